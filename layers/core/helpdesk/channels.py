@@ -1,0 +1,142 @@
+"""What every provider adapter turns its traffic into, and what every outbound channel raises.
+
+Adapters (telegram, whatsapp, twilio, zadarma, generic_cti) parse and verify provider
+payloads into these plain types; the domain (messages, calls) never sees a provider format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+MessengerChannel = Literal["telegram", "whatsapp"]
+CallKind = Literal["started", "ringing", "answered", "ended", "recording"]
+CallDirection = Literal["inbound", "outbound"]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # photo, document, image, audio, video, voice, sticker, location
+    file_id: str
+    caption: str | None = None
+    mime_type: str | None = None
+    file_name: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A client's message (or an edit of one) as a provider delivered it."""
+
+    channel: MessengerChannel
+    event_id: str  # provider's own unique id of this delivery's content: the dedupe key
+    service_id: str  # which bot / business number received it: selects the direction
+    sender_id: str  # chat id (Telegram) or wa_id (WhatsApp): where replies go
+    provider_message_id: str
+    text: str
+    sent_at: datetime
+    sender_name: str | None = None
+    sender_phone: str | None = None  # E.164 with '+', when the provider tells it
+    attachments: tuple[Attachment, ...] = ()
+    edited: bool = False
+
+
+@dataclass(frozen=True)
+class ButtonPress:
+    """A press on a button we sent (CSAT ratings come this way)."""
+
+    channel: MessengerChannel
+    event_id: str
+    service_id: str
+    sender_id: str
+    data: str  # the payload / callback_data we put on the button
+    pressed_at: datetime
+    callback_query_id: str | None = None  # Telegram wants answerCallbackQuery
+    replied_to_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """A provider's word on a message we sent: sent, delivered, read, failed."""
+
+    channel: MessengerChannel
+    event_id: str
+    service_id: str
+    provider_message_id: str
+    recipient_id: str
+    status: str
+    at: datetime
+    conversation: dict | None = None  # WhatsApp conversation object, kept for finance
+    pricing: dict | None = None  # WhatsApp pricing object, kept for finance
+    errors: tuple[dict, ...] = ()
+
+
+InboundEvent = InboundMessage | ButtonPress | DeliveryStatus
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One provider notification about a phone call, in one shape for every provider."""
+
+    provider: str  # twilio, zadarma, generic
+    call_id: str
+    event_id: str  # unique per notification: duplicates of it change nothing
+    kind: CallKind
+    at: datetime
+    call_direction: CallDirection = "inbound"
+    from_number: str | None = None  # E.164 with '+' where it can be told, else as given
+    to_number: str | None = None  # the called line
+    status: str | None = (
+        None  # final status on 'ended': completed, no-answer, busy, canceled, failed
+    )
+    answered: bool | None = None
+    duration_seconds: int | None = None  # talk time when the provider gives it
+    agent: str | None = None  # extension / agent id that answered or was meant to
+    recording_url: str | None = None
+    raw_status: str | None = None
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class OutboundText:
+    """A text to a client, optionally with reply buttons or as an approved template."""
+
+    recipient_id: str
+    text: str
+    buttons: tuple[Button, ...] = ()
+    service_id: str | None = None  # WhatsApp: the phone_number_id to send from
+    template_name: str | None = None  # WhatsApp: approved template for outside the 24h window
+    template_language: str | None = None
+    template_params: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str | None
+
+
+class SendError(Exception):
+    """A send that did not happen; subclasses say whether to retry."""
+
+
+class RateLimited(SendError):
+    def __init__(self, retry_after_seconds: int, detail: str = "rate limited") -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class PermanentSendError(SendError):
+    """The provider will never accept this send (blocked bot, invalid number): stop retrying."""
+
+
+class TransientSendError(SendError):
+    """Network trouble or a provider 5xx: retry later."""
+
+
+class Channel(Protocol):
+    def send(self, message: OutboundText) -> SendResult: ...

@@ -1,0 +1,158 @@
+"""The domain's data: tickets, their messages and history, customers.
+
+Plain pydantic models; `store` maps them to and from DynamoDB items. Times are UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime) -> str:
+    """UTC ISO-8601 with milliseconds and 'Z': sorts as text in the order of time."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def time_ordered_id(moment: datetime | None = None) -> str:
+    """An id that sorts by time: messages keyed by it read back in conversation order."""
+    stamp = (moment or utc_now()).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{stamp}-{uuid.uuid4().hex[:8]}"
+
+
+class Status(StrEnum):
+    NEW = "new"  # nobody from support has answered yet
+    OPEN = "open"
+    ON_HOLD = "on_hold"  # waiting for an external task (developer, analyst)
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Category(StrEnum):
+    QUESTION = "question"
+    SUGGESTION = "suggestion"
+    PROBLEM = "problem"
+    COMPLAINT = "complaint"
+    FEEDBACK = "feedback"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Channel(StrEnum):
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    PHONE = "phone"
+    SANDBOX = "sandbox"  # agent-created tickets; sends are recorded, not delivered
+
+
+class MessageKind(StrEnum):
+    INBOUND = "inbound"  # from the client
+    REPLY = "reply"  # from an agent to the client
+    COMMENT = "comment"  # internal, never sent
+    AUTO = "auto"  # greeting, acknowledgement, resolution notice, CSAT prompt
+
+
+class DeliveryState(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class Ticket(BaseModel):
+    id: str  # the human-readable number, e.g. D0-000123
+    direction: str
+    channel: Channel
+    customer_id: str
+    status: Status = Status.NEW
+    category: Category | None = None
+    topic: str | None = None
+    priority: Priority = Priority.NORMAL
+    priority_reason: str | None = None
+    assignee: str | None = None
+    subject: str = ""
+    recipient_id: str | None = None  # where the channel delivers replies (chat id, wa_id)
+    service_id: str | None = None  # which bot / business number the client wrote to
+    external_task_url: str | None = None
+    hold_reason: str | None = None
+    resolution: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None = None
+    last_customer_message_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    message_count: int = 0
+    csat: dict[str, Any] | None = None
+    call: dict[str, Any] | None = None  # phone tickets: the call's timeline and facts
+    flags: list[str] = Field(default_factory=list)
+    version: int = 0
+
+
+class Message(BaseModel):
+    ticket_id: str
+    id: str = Field(default_factory=time_ordered_id)
+    kind: MessageKind
+    author: str  # 'customer', an agent's user id, or 'system'
+    text: str
+    at: datetime
+    channel: Channel
+    delivery: DeliveryState | None = None  # only for what we send
+    recipient_id: str | None = None
+    service_id: str | None = None
+    buttons: list[dict[str, str]] = Field(default_factory=list)
+    provider_message_id: str | None = None
+    attachments: list[dict[str, Any]] = Field(default_factory=list)
+    error: str | None = None
+    edited: bool = False
+    sent_at: datetime | None = None
+    status_history: list[dict[str, Any]] = Field(default_factory=list)  # provider statuses
+
+
+class HistoryEntry(BaseModel):
+    """Who did what to a ticket and when; never changed once written."""
+
+    ticket_id: str
+    id: str = Field(default_factory=new_id)
+    at: datetime
+    actor: str
+    action: str
+    changes: dict[str, list[Any]] = Field(default_factory=dict)  # field -> [old, new]
+    note: str | None = None
+
+
+class Customer(BaseModel):
+    id: str = Field(default_factory=new_id)
+    name: str | None = None
+    phone: str | None = None
+    created_at: datetime
+    groups: list[str] = Field(default_factory=list)  # e.g. 'our_clients'
+
+
+class Actor(BaseModel):
+    """The authenticated caller of the staff API."""
+
+    user_id: str
+    roles: frozenset[str]
+
+    def has_any(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
