@@ -1,0 +1,343 @@
+"""Telegram Bot API adapter: webhook verification, Update parsing and the sendMessage client.
+
+Payload shapes follow https://core.telegram.org/bots/api (Update, Message, CallbackQuery,
+PhotoSize, Document, setWebhook secret_token, sendMessage, answerCallbackQuery,
+ResponseParameters). Only the fields the helpdesk reads are modelled; the rest is ignored.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from helpdesk.channels import (
+    Attachment,
+    Button,
+    ButtonPress,
+    InboundEvent,
+    InboundMessage,
+    OutboundText,
+    PermanentSendError,
+    RateLimited,
+    SendResult,
+    TransientSendError,
+)
+
+# InlineKeyboardButton.callback_data: "Data to be sent in a callback query ..., 1-64 bytes".
+CALLBACK_DATA_MAX_BYTES = 64
+# Used when a 429 carries no parameters.retry_after (should not happen, but must not be 0).
+DEFAULT_RETRY_AFTER = 30
+
+_RETRY_AFTER_IN_TEXT = re.compile(r"retry after (\d+)", re.IGNORECASE)
+_INTEGER_CHAT_ID = re.compile(r"-?\d+")
+
+
+class MalformedPayload(ValueError):
+    """The webhook body is not a Telegram Update: answer 400, never retry it."""
+
+
+class _Model(BaseModel):
+    # strict: Telegram sends real JSON ints/strings, so a "123" where an int belongs is a
+    # forgery or a bug, not something to coerce silently.
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, populate_by_name=True)
+
+
+class User(_Model):
+    id: int
+    is_bot: bool = False
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+
+
+class Chat(_Model):
+    id: int
+    type: str  # private, group, supergroup, channel
+    title: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    username: str | None = None
+
+
+class PhotoSize(_Model):
+    file_id: str
+    file_unique_id: str
+    width: int
+    height: int
+    file_size: int | None = None
+
+
+class FileRef(_Model):
+    """The common part of Document, Audio, Video, Voice and Sticker."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+
+
+class Message(_Model):
+    """A Message, or an InaccessibleMessage (which has only chat, message_id and date=0)."""
+
+    message_id: int
+    from_: User | None = Field(default=None, alias="from")
+    chat: Chat
+    date: int
+    edit_date: int | None = None
+    text: str | None = None
+    caption: str | None = None
+    photo: list[PhotoSize] | None = None
+    document: FileRef | None = None
+    audio: FileRef | None = None
+    video: FileRef | None = None
+    voice: FileRef | None = None
+    sticker: FileRef | None = None
+
+
+class CallbackQuery(_Model):
+    id: str
+    from_: User = Field(alias="from")
+    message: Message | None = None
+    inline_message_id: str | None = None
+    chat_instance: str
+    data: str | None = None
+
+
+class Update(_Model):
+    """At most one of the optional fields is present in any given update."""
+
+    update_id: int
+    message: Message | None = None
+    edited_message: Message | None = None
+    callback_query: CallbackQuery | None = None
+
+
+def verify_secret(header_value: str | None, expected: str) -> bool:
+    """Check X-Telegram-Bot-Api-Secret-Token against the secret_token given to setWebhook.
+
+    Constant time, so the secret cannot be guessed byte by byte from response timings.
+    An empty expected secret never matches: a misconfigured stage must not accept everyone.
+    """
+    if not header_value or not expected:
+        return False
+    return hmac.compare_digest(header_value.encode("utf-8"), expected.encode("utf-8"))
+
+
+def parse_update(
+    body: Any, service_id: str, *, received_at: datetime | None = None
+) -> list[InboundEvent]:
+    """Turn one webhook Update into helpdesk events; [] for updates we deliberately ignore.
+
+    service_id says which bot received it. received_at stamps button presses, because a
+    CallbackQuery carries no date of its own (defaults to now, UTC).
+    """
+    if not isinstance(body, dict):
+        raise MalformedPayload(f"Telegram update must be a JSON object, got {type(body).__name__}")
+    try:
+        update = Update.model_validate(body)
+    except ValidationError as exc:
+        raise MalformedPayload(f"not a Telegram Update: {_first_error(exc)}") from None
+
+    # update_id is only unique per bot, so the bot is part of the dedupe key.
+    event_id = f"tg:{service_id}:{update.update_id}"
+    if update.message is not None:
+        return _message_events(update.message, event_id, service_id, edited=False)
+    if update.edited_message is not None:
+        return _message_events(update.edited_message, event_id, service_id, edited=True)
+    if update.callback_query is not None:
+        pressed_at = received_at or datetime.now(UTC)
+        return _callback_events(update.callback_query, event_id, service_id, pressed_at)
+    return []  # my_chat_member, channel_post, inline_query, ...: not a client's message
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(part) for part in err["loc"]) or "body"
+    return f"{where}: {err['msg']}"
+
+
+def _message_events(
+    msg: Message, event_id: str, service_id: str, *, edited: bool
+) -> list[InboundEvent]:
+    if msg.chat.type != "private":
+        return []  # the helpdesk talks to clients one to one; groups are not tickets
+    attachments = _attachments(msg)
+    text = msg.text if msg.text is not None else (msg.caption or "")
+    if not text and not attachments:
+        return []  # service messages, locations, polls...: nothing an agent can answer
+    timestamp = msg.edit_date if edited and msg.edit_date else msg.date
+    try:
+        sent_at = datetime.fromtimestamp(timestamp, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise MalformedPayload(f"message date {timestamp} is not unix seconds") from None
+    return [
+        InboundMessage(
+            channel="telegram",
+            event_id=event_id,
+            service_id=service_id,
+            sender_id=str(msg.chat.id),
+            provider_message_id=str(msg.message_id),
+            text=text,
+            sent_at=sent_at,
+            sender_name=_sender_name(msg),
+            attachments=attachments,
+            edited=edited,
+        )
+    ]
+
+
+def _attachments(msg: Message) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    if msg.photo:
+        # Telegram sends every size it made; the largest is the one worth keeping.
+        largest = max(msg.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
+        found.append(Attachment(kind="photo", file_id=largest.file_id, caption=msg.caption))
+    for kind in ("document", "audio", "video", "voice"):
+        ref: FileRef | None = getattr(msg, kind)
+        if ref is not None:
+            found.append(
+                Attachment(
+                    kind=kind,
+                    file_id=ref.file_id,
+                    caption=msg.caption,
+                    mime_type=ref.mime_type,
+                    file_name=ref.file_name,
+                )
+            )
+    if msg.sticker is not None:
+        found.append(
+            Attachment(kind="sticker", file_id=msg.sticker.file_id, mime_type=msg.sticker.mime_type)
+        )
+    return tuple(found)
+
+
+def _sender_name(msg: Message) -> str | None:
+    person = msg.from_
+    first = person.first_name if person else msg.chat.first_name
+    last = person.last_name if person else msg.chat.last_name
+    username = person.username if person else msg.chat.username
+    full = " ".join(part for part in (first, last) if part)
+    return full or username or None
+
+
+def _callback_events(
+    query: CallbackQuery, event_id: str, service_id: str, pressed_at: datetime
+) -> list[InboundEvent]:
+    # No message means an inline-mode button (we never send those); no data means a game.
+    if query.message is None or query.data is None:
+        return []
+    if query.message.chat.type != "private":
+        return []
+    return [
+        ButtonPress(
+            channel="telegram",
+            event_id=event_id,
+            service_id=service_id,
+            sender_id=str(query.message.chat.id),
+            data=query.data,
+            pressed_at=pressed_at,
+            callback_query_id=query.id,
+            replied_to_message_id=str(query.message.message_id),
+        )
+    ]
+
+
+class TelegramClient:
+    """Outbound Bot API calls, with provider errors mapped onto the channels.SendError family."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._bot_url = f"{base_url.rstrip('/')}/bot{token}"
+        self._session = session or requests.Session()
+        self._timeout = timeout
+
+    def send(self, message: OutboundText) -> SendResult:
+        """sendMessage, with the buttons (if any) as one row of an inline keyboard."""
+        payload: dict[str, Any] = {
+            "chat_id": _chat_id(message.recipient_id),
+            "text": message.text,
+        }
+        if message.buttons:
+            row = [_inline_button(button) for button in message.buttons]
+            payload["reply_markup"] = {"inline_keyboard": [row]}
+        result = self._call("sendMessage", payload)
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        return SendResult(provider_message_id=None if message_id is None else str(message_id))
+
+    def answer_callback_query(self, callback_query_id: str, text: str | None = None) -> None:
+        """Stop the client's progress spinner on a pressed button (optionally with a toast)."""
+        payload: dict[str, Any] = {"callback_query_id": callback_query_id}
+        if text:
+            payload["text"] = text
+        self._call("answerCallbackQuery", payload)
+
+    def _call(self, method: str, payload: dict[str, Any]) -> Any:
+        # The URL holds the bot token, so request exceptions are never chained or quoted.
+        try:
+            response = self._session.post(
+                f"{self._bot_url}/{method}", json=payload, timeout=self._timeout
+            )
+        except requests.Timeout:
+            raise TransientSendError(f"telegram {method}: timed out") from None
+        except requests.RequestException as exc:
+            raise TransientSendError(f"telegram {method}: {type(exc).__name__}") from None
+
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            data = {}
+        status = response.status_code
+        if 200 <= status < 300 and data.get("ok") is True:
+            return data.get("result")
+
+        error_code = data.get("error_code")
+        code = error_code if isinstance(error_code, int) else status
+        description = str(data.get("description") or response.reason or "no description")
+        detail = f"telegram {method} {code}: {description}"
+        if status == 429 or code == 429:
+            raise RateLimited(_retry_after(data, description), detail)
+        if status >= 500 or code >= 500:
+            raise TransientSendError(detail)
+        if 400 <= code < 500 or 400 <= status < 500:
+            # 403 bot blocked / user deactivated, 400 chat not found, 401/404 bad token:
+            # sending the same request again cannot succeed.
+            raise PermanentSendError(detail)
+        raise TransientSendError(detail)  # ok=false on a 2xx, or no JSON at all
+
+
+def _chat_id(recipient_id: str) -> int | str:
+    # Numeric ids go out as JSON integers, as the Bot API documents chat_id.
+    return int(recipient_id) if _INTEGER_CHAT_ID.fullmatch(recipient_id) else recipient_id
+
+
+def _inline_button(button: Button) -> dict[str, str]:
+    size = len(button.data.encode("utf-8"))
+    if not 1 <= size <= CALLBACK_DATA_MAX_BYTES:
+        raise ValueError(
+            f"callback_data must be 1-{CALLBACK_DATA_MAX_BYTES} bytes in UTF-8, "
+            f"got {size} for button {button.label!r}"
+        )
+    return {"text": button.label, "callback_data": button.data}
+
+
+def _retry_after(data: dict[str, Any], description: str) -> int:
+    parameters = data.get("parameters")
+    if isinstance(parameters, dict):
+        value = parameters.get("retry_after")
+        if isinstance(value, int) and value > 0:
+            return value
+    match = _RETRY_AFTER_IN_TEXT.search(description)
+    return int(match.group(1)) if match else DEFAULT_RETRY_AFTER

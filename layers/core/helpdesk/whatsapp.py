@@ -1,0 +1,469 @@
+"""WhatsApp Cloud API adapter: webhook verification, notification parsing and the send client.
+
+Shapes follow Meta's WhatsApp Cloud API docs: the messages webhook (text, interactive
+button_reply / list_reply, button, media, unsupported, statuses), the GET verification
+request (hub.mode / hub.verify_token / hub.challenge), X-Hub-Signature-256, and
+POST /{version}/{phone-number-id}/messages with its Graph API error envelope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import requests
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from helpdesk.channels import (
+    Attachment,
+    ButtonPress,
+    DeliveryStatus,
+    InboundEvent,
+    InboundMessage,
+    OutboundText,
+    PermanentSendError,
+    RateLimited,
+    SendResult,
+    TransientSendError,
+)
+
+MAX_REPLY_BUTTONS = 3  # interactive reply buttons: "up to three predefined replies"
+BUTTON_TITLE_MAX_CHARS = 20
+BUTTON_ID_MAX_CHARS = 256
+
+# Graph API error codes (error.code), see the Cloud API error codes reference.
+OUTSIDE_WINDOW_CODE = 131047  # Re-engagement message: the 24-hour window is closed
+PAIR_RATE_LIMIT_CODE = 131056  # too many messages to the same user in a short time
+RATE_LIMIT_CODES = frozenset({4, 80007, 130429, PAIR_RATE_LIMIT_CODE})
+TRANSIENT_CODES = frozenset({2, 131000, 131016})  # API service / something went wrong / unavailable
+PAIR_RATE_LIMIT_RETRY_AFTER = 60
+RATE_LIMIT_RETRY_AFTER = 30
+
+DELIVERY_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
+MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
+
+
+class MalformedPayload(ValueError):
+    """The webhook body is not a WhatsApp Business Account notification: answer 400."""
+
+
+class OutsideCustomerWindow(PermanentSendError):
+    """Error 131047: free-form text is refused outside the 24-hour window; send a template."""
+
+
+class _Model(BaseModel):
+    # strict: Meta sends JSON strings for ids and timestamps; coercing other types would hide
+    # a forged or broken body.
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, populate_by_name=True)
+
+
+class Metadata(_Model):
+    display_phone_number: str | None = None
+    phone_number_id: str
+
+
+class Profile(_Model):
+    name: str | None = None
+
+
+class Contact(_Model):
+    wa_id: str | None = None
+    profile: Profile | None = None
+
+
+class TextBody(_Model):
+    body: str
+
+
+class ReplyChoice(_Model):
+    """interactive.button_reply or interactive.list_reply: the id is what we set."""
+
+    id: str
+    title: str | None = None
+    description: str | None = None
+
+
+class Interactive(_Model):
+    type: str
+    button_reply: ReplyChoice | None = None
+    list_reply: ReplyChoice | None = None
+
+
+class QuickReply(_Model):
+    """A tap on a template's quick-reply button (message type "button")."""
+
+    payload: str
+    text: str | None = None
+
+
+class Media(_Model):
+    id: str
+    mime_type: str | None = None
+    sha256: str | None = None
+    caption: str | None = None
+    filename: str | None = None
+    voice: bool | None = None
+
+
+class Context(_Model):
+    from_: str | None = Field(default=None, alias="from")
+    id: str | None = None
+
+
+class WaMessage(_Model):
+    from_: str = Field(alias="from")
+    id: str
+    timestamp: str | int
+    type: str
+    context: Context | None = None
+    text: TextBody | None = None
+    interactive: Interactive | None = None
+    button: QuickReply | None = None
+    image: Media | None = None
+    document: Media | None = None
+    audio: Media | None = None
+    video: Media | None = None
+    sticker: Media | None = None
+
+
+class Status(_Model):
+    id: str  # wamid of the message we sent
+    status: str
+    timestamp: str | int
+    recipient_id: str
+    conversation: dict[str, Any] | None = None
+    pricing: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] = []
+
+
+class Value(_Model):
+    messaging_product: str | None = None
+    metadata: Metadata
+    contacts: list[Contact] = []
+    messages: list[WaMessage] = []
+    statuses: list[Status] = []
+    errors: list[dict[str, Any]] = []
+
+
+class Change(_Model):
+    field: str
+    value: dict[str, Any]  # its shape depends on field; only "messages" is read
+
+
+class Entry(_Model):
+    id: str
+    changes: list[Change] = []
+
+
+class Notification(_Model):
+    object: Literal["whatsapp_business_account"]
+    entry: list[Entry]
+
+
+def verify_signature(raw_body: bytes | str, header_value: str | None, app_secret: str) -> bool:
+    """Check X-Hub-Signature-256 ("sha256=<hex HMAC-SHA256 of the raw body, app secret>").
+
+    Must be given the body exactly as received (a str is taken as its UTF-8 bytes):
+    re-serialised JSON would not match.
+    """
+    if not header_value or not app_secret:
+        return False
+    if isinstance(raw_body, str):
+        raw_body = raw_body.encode("utf-8")
+    prefix, sep, received = header_value.strip().partition("=")
+    if not sep or prefix.lower() != "sha256" or not received:
+        return False
+    expected = hmac.new(app_secret.encode("utf-8"), raw_body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(received.lower().encode("utf-8"), expected.encode("ascii"))
+
+
+def verify_challenge(params: dict[str, str], verify_token: str) -> str | None:
+    """Answer Meta's GET subscription check: the hub.challenge to echo, or None to refuse."""
+    if not verify_token or params.get("hub.mode") != "subscribe":
+        return None
+    token = params.get("hub.verify_token") or ""
+    challenge = params.get("hub.challenge")
+    if not challenge or not hmac.compare_digest(
+        token.encode("utf-8"), verify_token.encode("utf-8")
+    ):
+        return None
+    return challenge
+
+
+def parse_notification(body: Any) -> list[InboundEvent]:
+    """Turn one webhook notification into helpdesk events, in the order Meta listed them.
+
+    Items we deliberately skip (reactions, unsupported or system messages, other webhook
+    fields) yield nothing; a body that is not a notification raises MalformedPayload.
+    """
+    if not isinstance(body, dict):
+        raise MalformedPayload(
+            f"WhatsApp notification must be a JSON object, got {type(body).__name__}"
+        )
+    try:
+        notification = Notification.model_validate(body)
+    except ValidationError as exc:
+        raise MalformedPayload(f"not a WhatsApp notification: {_first_error(exc)}") from None
+
+    events: list[InboundEvent] = []
+    for entry in notification.entry:
+        for change in entry.changes:
+            if change.field != "messages":
+                continue  # template status, account updates...: not conversation traffic
+            try:
+                value = Value.model_validate(change.value)
+            except ValidationError as exc:
+                raise MalformedPayload(
+                    f"not a WhatsApp messages value: {_first_error(exc)}"
+                ) from None
+            events.extend(_value_events(value))
+    return events
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(part) for part in err["loc"]) or "body"
+    return f"{where}: {err['msg']}"
+
+
+def _value_events(value: Value) -> list[InboundEvent]:
+    service_id = value.metadata.phone_number_id
+    names = {c.wa_id: c.profile.name for c in value.contacts if c.wa_id and c.profile}
+    events: list[InboundEvent] = []
+    for message in value.messages:
+        event = _message_event(message, service_id, names)
+        if event is not None:
+            events.append(event)
+    for status in value.statuses:
+        if status.status in DELIVERY_STATUSES:
+            events.append(_status_event(status, service_id))
+    return events
+
+
+def _message_event(
+    msg: WaMessage, service_id: str, names: dict[str, str | None]
+) -> InboundEvent | None:
+    event_id = f"wa:{msg.id}"
+    at = _timestamp(msg.timestamp, f"message {msg.id}")
+    if msg.type in ("interactive", "button"):
+        data = _pressed_data(msg)
+        if data is None:
+            return None  # e.g. a Flow's nfm_reply: not a button we sent
+        return ButtonPress(
+            channel="whatsapp",
+            event_id=event_id,
+            service_id=service_id,
+            sender_id=msg.from_,
+            data=data,
+            pressed_at=at,
+            replied_to_message_id=msg.context.id if msg.context else None,
+        )
+
+    attachments: tuple[Attachment, ...]
+    if msg.type == "text":
+        if msg.text is None:
+            raise MalformedPayload(f"message {msg.id}: type text without a text object")
+        text, attachments = msg.text.body, ()
+    elif msg.type in MEDIA_TYPES:
+        media: Media | None = getattr(msg, msg.type)
+        if media is None:
+            raise MalformedPayload(f"message {msg.id}: type {msg.type} without its media object")
+        kind = "voice" if msg.type == "audio" and media.voice else msg.type
+        attachment = Attachment(
+            kind=kind,
+            file_id=media.id,
+            caption=media.caption,
+            mime_type=media.mime_type,
+            file_name=media.filename,
+        )
+        text, attachments = media.caption or "", (attachment,)
+    else:
+        return None  # unsupported, system, reaction, location, contacts, order...
+
+    name = names.get(msg.from_)
+    if name is None and len(names) == 1:
+        name = next(iter(names.values()))
+    return InboundMessage(
+        channel="whatsapp",
+        event_id=event_id,
+        service_id=service_id,
+        sender_id=msg.from_,
+        provider_message_id=msg.id,
+        text=text,
+        sent_at=at,
+        sender_name=name or None,
+        sender_phone=_e164(msg.from_),
+        attachments=attachments,
+    )
+
+
+def _pressed_data(msg: WaMessage) -> str | None:
+    if msg.type == "button":
+        if msg.button is None:
+            raise MalformedPayload(f"message {msg.id}: type button without a button object")
+        return msg.button.payload
+    if msg.interactive is None:
+        raise MalformedPayload(f"message {msg.id}: type interactive without an interactive object")
+    choice = {
+        "button_reply": msg.interactive.button_reply,
+        "list_reply": msg.interactive.list_reply,
+    }.get(msg.interactive.type)
+    if msg.interactive.type in ("button_reply", "list_reply") and choice is None:
+        raise MalformedPayload(f"message {msg.id}: interactive {msg.interactive.type} is missing")
+    return choice.id if choice else None
+
+
+def _status_event(status: Status, service_id: str) -> DeliveryStatus:
+    return DeliveryStatus(
+        channel="whatsapp",
+        # A status id is the wamid of our message, shared by its sent/delivered/read.
+        event_id=f"wa:{status.id}:{status.status}",
+        service_id=service_id,
+        provider_message_id=status.id,
+        recipient_id=status.recipient_id,
+        status=status.status,
+        at=_timestamp(status.timestamp, f"status {status.id}"),
+        conversation=status.conversation,
+        pricing=status.pricing,
+        errors=tuple(status.errors),
+    )
+
+
+def _timestamp(raw: str | int, what: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(raw), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise MalformedPayload(f"{what}: timestamp {raw!r} is not unix seconds") from None
+
+
+def _e164(wa_id: str) -> str | None:
+    digits = "".join(ch for ch in wa_id if ch.isdigit())
+    return f"+{digits}" if digits else None
+
+
+class WhatsAppClient:
+    """Cloud API /messages sender, with Graph API errors mapped onto the SendError family."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_version: str,
+        access_token: str,
+        default_phone_number_id: str,
+        session: requests.Session | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self._base_url = f"{base_url.rstrip('/')}/{api_version.strip('/')}"
+        self._access_token = access_token
+        self._default_phone_number_id = default_phone_number_id
+        self._session = session or requests.Session()
+        self._timeout = timeout
+
+    def send(self, message: OutboundText) -> SendResult:
+        """A template when template_name is set, reply buttons when buttons are, else text."""
+        phone_number_id = message.service_id or self._default_phone_number_id
+        url = f"{self._base_url}/{phone_number_id}/messages"
+        try:
+            response = self._session.post(
+                url,
+                json=_payload(message),
+                headers={"Authorization": f"Bearer {self._access_token}"},
+                timeout=self._timeout,
+            )
+        except requests.Timeout:
+            raise TransientSendError("whatsapp send: timed out") from None
+        except requests.RequestException as exc:
+            raise TransientSendError(f"whatsapp send: {type(exc).__name__}") from None
+
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            data = {}
+        if 200 <= response.status_code < 300 and "error" not in data:
+            return SendResult(provider_message_id=_first_message_id(data))
+        raise _send_error(response, data)
+
+
+def _payload(message: OutboundText) -> dict[str, Any]:
+    """The /messages request body for one OutboundText."""
+    payload: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": message.recipient_id,
+    }
+    if message.template_name:
+        template: dict[str, Any] = {
+            "name": message.template_name,
+            "language": {"code": message.template_language or "en"},
+        }
+        if message.template_params:
+            parameters = [{"type": "text", "text": value} for value in message.template_params]
+            template["components"] = [{"type": "body", "parameters": parameters}]
+        payload.update(type="template", template=template)
+    elif message.buttons:
+        if len(message.buttons) > MAX_REPLY_BUTTONS:
+            raise ValueError(
+                f"WhatsApp allows at most {MAX_REPLY_BUTTONS} reply buttons, "
+                f"got {len(message.buttons)}"
+            )
+        buttons = []
+        for button in message.buttons:
+            if not 1 <= len(button.data) <= BUTTON_ID_MAX_CHARS:
+                raise ValueError(f"reply button id must be 1-{BUTTON_ID_MAX_CHARS} characters")
+            reply = {"id": button.data, "title": button.label[:BUTTON_TITLE_MAX_CHARS]}
+            buttons.append({"type": "reply", "reply": reply})
+        payload.update(
+            type="interactive",
+            interactive={
+                "type": "button",
+                "body": {"text": message.text},
+                "action": {"buttons": buttons},
+            },
+        )
+    else:
+        payload.update(type="text", text={"preview_url": False, "body": message.text})
+    return payload
+
+
+def _first_message_id(data: dict[str, Any]) -> str | None:
+    messages = data.get("messages")
+    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+        message_id = messages[0].get("id")
+        return message_id if isinstance(message_id, str) else None
+    return None
+
+
+def _send_error(response: requests.Response, data: dict[str, Any]) -> Exception:
+    status = response.status_code
+    error = data.get("error")
+    if not isinstance(error, dict):
+        error = {}
+    raw_code = error.get("code")
+    code = raw_code if isinstance(raw_code, int) and not isinstance(raw_code, bool) else None
+    error_data = error.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else None
+    text = details or error.get("message") or response.reason or "no message"
+    detail = f"whatsapp send {status} (code {code}): {text}"
+
+    if code == OUTSIDE_WINDOW_CODE:
+        return OutsideCustomerWindow(detail)
+    if status == 429 or code in RATE_LIMIT_CODES:
+        return RateLimited(_retry_after(response, code), detail)
+    if code in TRANSIENT_CODES or status >= 500:
+        return TransientSendError(detail)
+    if 400 <= status < 500:
+        # 100 invalid parameter, 131008/131009 bad request, 131026 undeliverable,
+        # 131030 not in the test allow-list, 131051 unsupported type, 132000/132001 template.
+        return PermanentSendError(detail)
+    return TransientSendError(detail)  # an error body on a 2xx, or an unexpected status
+
+
+def _retry_after(response: requests.Response, code: int | None) -> int:
+    header = (response.headers.get("Retry-After") or "").strip()
+    if header.isdigit() and int(header) > 0:
+        return int(header)
+    return PAIR_RATE_LIMIT_RETRY_AFTER if code == PAIR_RATE_LIMIT_CODE else RATE_LIMIT_RETRY_AFTER
