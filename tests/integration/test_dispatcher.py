@@ -58,9 +58,7 @@ def dispatch(aws: dict[str, Any], bodies: list[str]) -> dict[str, Any]:
 
 
 def reply(agent_api: Api, aws: dict[str, Any], text: str = "Hello") -> tuple[str, str]:
-    status, ticket = agent_api.call(
-        "POST", "/tickets", {"direction": "d0", "subject": "s", "text": "t"}
-    )
+    _, ticket = agent_api.call("POST", "/tickets", {"direction": "d0", "subject": "s", "text": "t"})
     agent_api.call("POST", f"/tickets/{ticket['id']}/replies", {"text": text})
     message = aws["sqs"].receive_message(QueueUrl=aws["queue_url"])["Messages"][0]
     aws["sqs"].delete_message(QueueUrl=aws["queue_url"], ReceiptHandle=message["ReceiptHandle"])
@@ -118,7 +116,7 @@ def test_rate_limit_delays_that_job_only_and_never_drops_it(
 def test_rate_limited_job_is_re_enqueued_with_its_attempt_counted(
     agent_api: Api, aws: dict[str, Any], channel: FakeChannel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ticket_id, body = reply(agent_api, aws)
+    _, body = reply(agent_api, aws)
     channel.errors = [RateLimited(retry_after_seconds=3)]
     module = load_function(functions()["DispatcherFunction"])
     sent: list[tuple[list[Any], int]] = []
@@ -157,9 +155,9 @@ def test_outbox_sweep_requeues_messages_whose_job_was_lost(
     later = utc_now() + outbox.GRACE + timedelta(seconds=1)
     monkeypatch.setattr(outbox, "utc_now", lambda: later)
     assert handler(scheduled_event("sweep"), LambdaContext(spec.logical_id)) == {"requeued": 1}
-    job = aws["sqs"].receive_message(QueueUrl=aws["queue_url"])["Messages"][0]["Body"]
-    aws["sqs"].delete_message  # the job goes through the dispatcher like any other
-    dispatch(aws, [job])
+    requeued = aws["sqs"].receive_message(QueueUrl=aws["queue_url"])["Messages"][0]
+    aws["sqs"].delete_message(QueueUrl=aws["queue_url"], ReceiptHandle=requeued["ReceiptHandle"])
+    dispatch(aws, [requeued["Body"]])
     assert delivery(agent_api, ticket_id)["delivery"] == "sent"
     assert handler(scheduled_event("sweep"), LambdaContext(spec.logical_id)) == {"requeued": 0}
 
