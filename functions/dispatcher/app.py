@@ -12,14 +12,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from helpdesk.delivery import Dispatcher
-from helpdesk.providers import channel_for
+from helpdesk.providers import answer_button, channel_for
 from helpdesk.queue import parse_job
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
-dispatcher = Dispatcher(channel_for=channel_for)
+dispatcher = Dispatcher(channel_for=channel_for, extra_handlers={"answer_button": answer_button})
 
 
 @tracer.capture_method

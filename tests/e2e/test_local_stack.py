@@ -26,7 +26,10 @@ def test_working_a_ticket_over_http_and_finding_it_after_a_restart(
 ) -> None:
     headers = {"Authorization": f"Bearer {stack.token('agent', 'alice')}"}
     assert requests.get(f"{stack.api}/tickets", timeout=5).status_code == 401
-    assert requests.get(f"{stack.api}/tickets", headers={"Authorization": "Bearer x"}).status_code == 401
+    assert (
+        requests.get(f"{stack.api}/tickets", headers={"Authorization": "Bearer x"}).status_code
+        == 401
+    )
 
     created = requests.post(
         f"{stack.api}/tickets",
@@ -54,9 +57,12 @@ def test_working_a_ticket_over_http_and_finding_it_after_a_restart(
     assert wait_for(sent)  # the dispatcher got the job from the queue and sent it
     ticket = wait_for(
         lambda: (
-            t := requests.get(f"{stack.api}/tickets/{number}", headers=headers, timeout=5).json()
-        )["messages"][-1]["delivery"] == "sent"
-        and t
+            (t := requests.get(f"{stack.api}/tickets/{number}", headers=headers, timeout=5).json())[
+                "messages"
+            ][-1]["delivery"]
+            == "sent"
+            and t
+        )
     )
     assert ticket["ticket"]["status"] == "open"
 

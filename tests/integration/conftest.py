@@ -42,9 +42,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv("QUEUE_URL", urls["JobQueue"])
         get_settings.cache_clear()
         providers.channel_for.cache_clear()
+        providers.telegram_client.cache_clear()
         yield {"dynamodb": dynamodb, "sqs": sqs, "queue_url": urls["JobQueue"], "urls": urls}
         get_settings.cache_clear()
         providers.channel_for.cache_clear()
+        providers.telegram_client.cache_clear()
 
 
 class Api:

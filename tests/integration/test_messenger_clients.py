@@ -363,9 +363,19 @@ def test_whatsapp_send_buttons_as_interactive_reply_buttons(provider):
     }
 
 
-def test_whatsapp_more_than_three_buttons_is_refused_before_sending(provider):
-    with pytest.raises(ValueError, match="at most 3"):
-        whatsapp(provider).send(OutboundText(WA_ID, "Rate us", buttons=CSAT))
+def test_whatsapp_more_than_three_choices_go_as_a_list(provider):
+    provider.reply(200, wa_ok())
+    whatsapp(provider).send(OutboundText(WA_ID, "Rate us", buttons=CSAT))
+    interactive = provider.requests[0].body["interactive"]
+    assert interactive["type"] == "list"
+    rows = interactive["action"]["sections"][0]["rows"]
+    assert [row["id"] for row in rows] == [f"csat:T-1042:{n}" for n in range(1, 6)]
+
+
+def test_whatsapp_more_than_ten_choices_is_refused_before_sending(provider):
+    eleven = tuple(Button(label=str(n), data=f"c:{n}") for n in range(11))
+    with pytest.raises(ValueError, match="at most 10"):
+        whatsapp(provider).send(OutboundText(WA_ID, "Pick", buttons=eleven))
     assert provider.requests == []
 
 

@@ -70,7 +70,13 @@ def test_working_a_ticket_end_to_end(agent_api: Api, aws: dict[str, Any]) -> Non
     assert view["ticket"]["category"] == "problem"
     assert view["ticket"]["assignee"] == "agent-2"
     assert view["ticket"]["external_task_url"] == "https://tracker.example/DEV-7"
-    assert [m["kind"] for m in view["messages"]] == ["inbound", "reply", "comment"]
+    assert [m["kind"] for m in view["messages"]] == ["inbound", "reply", "comment", "auto"]
+    resolved_notice = view["messages"][-1]
+    assert "D0-000001" in resolved_notice["text"] and "SSO fixed" in resolved_notice["text"]
+    assert [b["data"] for b in resolved_notice["buttons"]] == [
+        "csat:D0-000001:good",
+        "csat:D0-000001:bad",
+    ]
     actions = [entry["action"] for entry in view["history"]]
     assert actions == [
         "create", "reply", "comment", "update", "assign", "hold", "resolve", "close", "reopen",

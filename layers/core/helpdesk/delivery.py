@@ -26,7 +26,13 @@ from helpdesk.jobs import AnswerButtonJob, Job, ProblemCallNoticeJob, SendMessag
 from helpdesk.models import Channel as ChannelName
 from helpdesk.models import DeliveryState, Message, utc_now
 from helpdesk.queue import JobQueue
-from helpdesk.store import Store, TransactionFailed, message_key, update
+from helpdesk.store import (
+    Store,
+    TransactionFailed,
+    message_key,
+    provider_message_key,
+    update,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -132,16 +138,29 @@ class Dispatcher:
         if error:
             expression += ", #error = :error"
             values[":error"] = error[:500]
-        self.store.transact(
-            [
+        writes = [
+            update(
+                message_key(message.ticket_id, message.id),
+                expression + " REMOVE lease_until",
+                values,
+                names={"#error": "error"} if error else None,
+            )
+        ]
+        if provider_message_id:
+            # Lets a delivery status (which names only the provider's id) find our message.
+            writes.append(
                 update(
-                    message_key(message.ticket_id, message.id),
-                    expression + " REMOVE lease_until",
-                    values,
-                    names={"#error": "error"} if error else None,
+                    provider_message_key(message.channel.value, provider_message_id),
+                    "SET ticket_id = :ticket, message_id = :message, #type = :type",
+                    {
+                        ":ticket": message.ticket_id,
+                        ":message": message.id,
+                        ":type": "provider_message",
+                    },
+                    names={"#type": "type"},
                 )
-            ]
-        )
+            )
+        self.store.transact(writes)
 
 
 def outbound_text(message: Message) -> OutboundText:
@@ -150,4 +169,7 @@ def outbound_text(message: Message) -> OutboundText:
         text=message.text,
         buttons=tuple(Button(label=b["label"], data=b["data"]) for b in message.buttons),
         service_id=message.service_id,
+        template_name=message.template_name,
+        template_language=message.template_language,
+        template_params=tuple(message.template_params),
     )

@@ -125,6 +125,9 @@ class Message(BaseModel):
     error: str | None = None
     edited: bool = False
     sent_at: datetime | None = None
+    template_name: str | None = None  # WhatsApp outside the 24-hour window
+    template_language: str | None = None
+    template_params: list[str] = Field(default_factory=list)
     status_history: list[dict[str, Any]] = Field(default_factory=list)  # provider statuses
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from helpdesk import tickets
+from helpdesk import csat, tickets
 from helpdesk.errors import Conflict
 from helpdesk.models import (
     Actor,
@@ -17,10 +17,12 @@ from helpdesk.models import (
     Message,
     MessageKind,
     Priority,
+    Status,
     Ticket,
     utc_now,
 )
 from helpdesk.queue import JobQueue
+from helpdesk.settings import get_settings
 from helpdesk.store import (
     Store,
     TicketQuery,
@@ -139,6 +141,9 @@ class TicketService:
             )
         now = self.clock()
         change = rule(ticket, now, **arguments)
+        if change.ticket.status == Status.RESOLVED and ticket.status != Status.RESOLVED:
+            direction = get_settings().direction(ticket.direction)
+            change = csat.announce_resolution(change, direction, now)
         writes = [changed_ticket_write(change.ticket, ticket.version)]
         writes += [put_new(message_item(message)) for message in change.messages]
         writes.append(put_new(history_item(change.history)))

@@ -46,8 +46,9 @@ from helpdesk.models import (
 from helpdesk.settings import get_settings
 
 STATUS_ORDER = [Status.NEW, Status.OPEN, Status.ON_HOLD, Status.RESOLVED, Status.CLOSED]
-MAX_PAGES_PER_LIST = 10
-OUTBOX = "OUTBOX"  # bound the reads one list request may make when filters are sparse
+MAX_PAGES_PER_LIST = 10  # bound the reads one list request may make when filters are sparse
+OUTBOX = "OUTBOX"
+PROVIDER_MESSAGE_DAYS = 400  # finance reads pricing per month; keep a year and a bit
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -74,6 +75,10 @@ def identity_key(kind: str, address: str) -> dict[str, str]:
 
 def event_key(event_id: str) -> dict[str, str]:
     return {"PK": f"EVENT#{event_id}", "SK": "#EVENT"}
+
+
+def provider_message_key(channel: str, provider_message_id: str) -> dict[str, str]:
+    return {"PK": f"PMSG#{channel}#{provider_message_id}", "SK": "#PMSG"}
 
 
 def message_key(ticket_id: str, message_id: str) -> dict[str, str]:
@@ -365,6 +370,51 @@ class Store:
             Limit=limit,
         )
         return [(i["ticket_id"]["S"], i["id"]["S"]) for i in response.get("Items", [])]
+
+    def record_provider_status(
+        self,
+        channel: str,
+        provider_message_id: str,
+        status: str,
+        entry: dict[str, Any],
+        now: datetime,
+    ) -> dict[str, Any] | None:
+        """Append a provider's status to its message record once; None if already recorded.
+
+        The record is an upsert: a status that overtakes our own 'sent' bookkeeping is kept,
+        and the dispatcher adds the ticket and message ids to the same item.
+        """
+        values = to_dynamo(
+            {
+                ":type": "provider_message",
+                ":empty": [],
+                ":entry": [entry],
+                ":now": now.isoformat(),
+                ":expires": int(now.timestamp()) + PROVIDER_MESSAGE_DAYS * 86400,
+                ":status": status,
+            }
+        )
+        values[":seen"] = {"SS": [status]}
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table,
+                Key=to_dynamo(provider_message_key(channel, provider_message_id)),
+                UpdateExpression=(
+                    "SET #type = :type, updated_at = :now, "
+                    "statuses = list_append(if_not_exists(statuses, :empty), :entry), "
+                    "expires_at = if_not_exists(expires_at, :expires) ADD seen :seen"
+                ),
+                # A redelivered status (same message, same status) changes nothing.
+                ConditionExpression="attribute_not_exists(seen) OR NOT contains(seen, :status)",
+                ExpressionAttributeNames={"#type": "type"},
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return from_dynamo(response["Attributes"])
 
     def _query_all(self, **query: Any) -> Iterable[dict[str, Any]]:
         paginator = self.dynamodb.get_paginator("query")

@@ -404,12 +404,9 @@ def _payload(message: OutboundText) -> dict[str, Any]:
             parameters = [{"type": "text", "text": value} for value in message.template_params]
             template["components"] = [{"type": "body", "parameters": parameters}]
         payload.update(type="template", template=template)
+    elif len(message.buttons) > MAX_REPLY_BUTTONS:
+        payload.update(type="interactive", interactive=_list(message))
     elif message.buttons:
-        if len(message.buttons) > MAX_REPLY_BUTTONS:
-            raise ValueError(
-                f"WhatsApp allows at most {MAX_REPLY_BUTTONS} reply buttons, "
-                f"got {len(message.buttons)}"
-            )
         buttons = []
         for button in message.buttons:
             if not 1 <= len(button.data) <= BUTTON_ID_MAX_CHARS:
@@ -427,6 +424,25 @@ def _payload(message: OutboundText) -> dict[str, Any]:
     else:
         payload.update(type="text", text={"preview_url": False, "body": message.text})
     return payload
+
+
+MAX_LIST_ROWS = 10
+LIST_ROW_TITLE_MAX_CHARS = 24
+
+
+def _list(message: OutboundText) -> dict[str, Any]:
+    """More than three choices (e.g. 1-5 stars) go as a list message: up to ten rows."""
+    if len(message.buttons) > MAX_LIST_ROWS:
+        raise ValueError(f"WhatsApp lists hold at most {MAX_LIST_ROWS} rows")
+    rows = [
+        {"id": button.data, "title": button.label[:LIST_ROW_TITLE_MAX_CHARS]}
+        for button in message.buttons
+    ]
+    return {
+        "type": "list",
+        "body": {"text": message.text},
+        "action": {"button": "Choose", "sections": [{"title": "Choose", "rows": rows}]},
+    }
 
 
 def _first_message_id(data: dict[str, Any]) -> str | None:
