@@ -281,7 +281,7 @@ class Inbox:
                 "system",
                 texts.greeting.format(direction=config.display_name(), number=number),
                 now,
-                time_ordered_id(now),
+                time_ordered_id(now, 1),
             )
             outbound.append(greeting)
             jobs.append(job)
@@ -291,7 +291,7 @@ class Inbox:
             "system",
             texts.acknowledgement.format(number=number, direction=config.display_name()),
             now,
-            time_ordered_id(now),
+            time_ordered_id(now, 2),
         )
         outbound.append(ack)
         jobs.append(job)

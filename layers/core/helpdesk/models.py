@@ -26,10 +26,11 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def time_ordered_id(moment: datetime | None = None) -> str:
-    """An id that sorts by time: messages keyed by it read back in conversation order."""
+def time_ordered_id(moment: datetime | None = None, sequence: int = 0) -> str:
+    """An id that sorts by time (then by `sequence` within one instant): messages keyed by it
+    read back in conversation order."""
     stamp = (moment or utc_now()).astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"{stamp}-{uuid.uuid4().hex[:8]}"
+    return f"{stamp}-{sequence}{uuid.uuid4().hex[:8]}"
 
 
 class Status(StrEnum):
