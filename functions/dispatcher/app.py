@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from helpdesk.delivery import Dispatcher
+from helpdesk.notices import ProblemCallNotices
 from helpdesk.providers import answer_button, channel_for
 from helpdesk.queue import parse_job
 
@@ -19,7 +20,13 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
-dispatcher = Dispatcher(channel_for=channel_for, extra_handlers={"answer_button": answer_button})
+dispatcher = Dispatcher(
+    channel_for=channel_for,
+    extra_handlers={
+        "answer_button": answer_button,
+        "problem_call_notice": ProblemCallNotices().send,
+    },
+)
 
 
 @tracer.capture_method

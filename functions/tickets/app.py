@@ -13,6 +13,7 @@ from helpdesk import tickets
 from helpdesk.api import (
     STAFF_ROLES,
     AssignBody,
+    CallReviewBody,
     CommentBody,
     CreateTicket,
     HoldBody,
@@ -134,6 +135,20 @@ def close(ticket_id: str, body: Annotated[Versioned, Body()]) -> dict[str, Any]:
 def reopen(ticket_id: str, body: Annotated[ReopenBody, Body()]) -> dict[str, Any]:
     ticket = service.apply(
         ticket_id, body.version, tickets.reopen, actor=staff(), reason=body.reason
+    )
+    return ticket_view(ticket)
+
+
+@app.post("/tickets/<ticket_id>/call-review")
+def review_call(ticket_id: str, body: Annotated[CallReviewBody, Body()]) -> dict[str, Any]:
+    reviewer = require_role(app.current_event.raw_event, "lead")
+    ticket = service.apply(
+        ticket_id,
+        body.version,
+        tickets.review_call,
+        actor=reviewer,
+        verdict=body.verdict,
+        note=body.note,
     )
     return ticket_view(ticket)
 

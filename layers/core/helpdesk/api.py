@@ -6,7 +6,7 @@ Every handler's resolver goes through `make_resolver`, so errors map to HTTP in 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -155,3 +155,8 @@ class ResolveBody(Versioned):
 
 class ReopenBody(Versioned):
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class CallReviewBody(Versioned):
+    verdict: Literal["ok", "coaching", "escalate"]
+    note: str | None = Field(default=None, max_length=2000)

@@ -8,14 +8,17 @@ plain types of `channels`. An unset secret refuses everything.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from pydantic import SecretStr
 
-from helpdesk import telegram, whatsapp
-from helpdesk.channels import InboundEvent
-from helpdesk.errors import BadRequest, Forbidden, Unauthorized
+from helpdesk import generic_cti, telegram, twilio, whatsapp, zadarma
+from helpdesk.channels import CallEvent, InboundEvent
+from helpdesk.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from helpdesk.settings import get_settings
+from helpdesk.telephony import MalformedCallback, UnsupportedEvent
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -62,3 +65,67 @@ def whatsapp_challenge(params: dict[str, str]) -> str:
     if challenge is None:
         raise Forbidden("hub.mode must be 'subscribe' and hub.verify_token must match")
     return challenge
+
+
+# ---- telephony ------------------------------------------------------------------------
+
+CALL_PROVIDERS = ("twilio", "zadarma", "generic")
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """What a telephony webhook request carries, as the handler read it off API Gateway."""
+
+    provider: str
+    headers: dict[str, str]  # lower-case names
+    raw: bytes
+    public_url: str  # the URL the provider called, query string included
+
+
+def form(raw: bytes) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False))
+    except UnicodeDecodeError as error:
+        raise BadRequest("the form body is not UTF-8") from error
+
+
+def call_event(request: CallRequest) -> CallEvent:
+    """Verify and parse one telephony notification; `UnsupportedEvent` means ignore it."""
+    settings = get_settings()
+    try:
+        if request.provider == "twilio":
+            params = form(request.raw)
+            header = request.headers.get("x-twilio-signature")
+            key = _secret(settings.twilio_auth_token)
+            if not twilio.verify_signature(request.public_url, params, header, key):
+                raise Unauthorized("missing or wrong X-Twilio-Signature")
+            return twilio.parse_callback(params)
+        if request.provider == "zadarma":
+            params = form(request.raw)
+            header = request.headers.get("signature")
+            if not zadarma.verify_signature(params, header, _secret(settings.zadarma_api_secret)):
+                raise Unauthorized("missing or wrong Signature")
+            return zadarma.parse_notification(params, settings.zadarma_timezone)
+        if request.provider == "generic":
+            header = request.headers.get("authorization") or request.headers.get("x-cti-token")
+            if not generic_cti.verify_token(header, _secret(settings.generic_cti_token)):
+                raise Unauthorized("missing or wrong token (Authorization: Bearer or X-CTI-Token)")
+            body = parse_json(request.raw)
+            if not isinstance(body, dict):
+                raise BadRequest("the body must be a JSON object")
+            return generic_cti.parse_event(body)
+    except UnsupportedEvent:
+        raise
+    except MalformedCallback as error:
+        raise BadRequest(str(error)) from error
+    raise NotFound(f"unknown telephony provider {request.provider!r}", providers=CALL_PROVIDERS)
+
+
+def call_url_check(provider: str, params: dict[str, str]) -> str:
+    """Zadarma checks a webhook URL with GET ?zd_echo=<x> and expects <x> back."""
+    if provider not in CALL_PROVIDERS:
+        raise NotFound(f"unknown telephony provider {provider!r}", providers=CALL_PROVIDERS)
+    echo = zadarma.echo_response(params) if provider == "zadarma" else None
+    if echo is None:
+        raise BadRequest("only Zadarma's zd_echo check is answered on GET")
+    return echo

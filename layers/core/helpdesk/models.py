@@ -105,6 +105,8 @@ class Ticket(BaseModel):
     message_count: int = 0
     csat: dict[str, Any] | None = None
     call: dict[str, Any] | None = None  # phone tickets: the call's timeline and facts
+    call_review: dict[str, Any] | None = None  # a reviewer's verdict on a problem call
+    problem_notice_at: datetime | None = None  # when the review mailbox was told
     flags: list[str] = Field(default_factory=list)
     version: int = 0
 

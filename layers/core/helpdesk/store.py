@@ -11,6 +11,8 @@ access-pattern charts are in docs/data-model.md. In one line each:
     customer  CUSTOMER#<id> / #CUSTOMER
     identity  IDENTITY#<kind>#<address> / #IDENTITY   (phone, telegram: who and open tickets)
     dedupe    EVENT#<provider event id> / #EVENT       (TTL: longer than provider retries)
+    call      CALL#<provider>#<call id> / #CALL        (merged timeline; GSI3 CALLBACK#<d>)
+    pmsg      PMSG#<channel>#<provider msg id> / #PMSG (delivery statuses, pricing)
 
 A ticket and everything said and done on it share one partition, so reading a ticket with
 its conversation and history is one Query. Ticket numbers come from an atomic counter per
@@ -71,6 +73,10 @@ def customer_key(customer_id: str) -> dict[str, str]:
 
 def identity_key(kind: str, address: str) -> dict[str, str]:
     return {"PK": f"IDENTITY#{kind}#{address}", "SK": "#IDENTITY"}
+
+
+def call_key(provider: str, call_id: str) -> dict[str, str]:
+    return {"PK": f"CALL#{provider}#{call_id}", "SK": "#CALL"}
 
 
 def event_key(event_id: str) -> dict[str, str]:

@@ -235,3 +235,18 @@ def reopen(
     )
     history = _entry(ticket, actor.user_id, "reopen", now, changes=changes, note=reason)
     return TicketChange(updated, history)
+
+
+REVIEW_VERDICTS = ("ok", "coaching", "escalate")
+
+
+def review_call(
+    ticket: Ticket, now: datetime, *, actor: Actor, verdict: str, note: str | None = None
+) -> TicketChange:
+    """A reviewer's verdict on a (problem) call; a later verdict replaces it, history keeps both."""
+    if ticket.call is None:
+        raise InvalidTransition("only phone tickets have a call to review", channel=ticket.channel)
+    review = {"verdict": verdict, "note": note, "by": actor.user_id, "at": now.isoformat()}
+    updated, changes = _changed(ticket, now, call_review=review)
+    history = _entry(ticket, actor.user_id, "call_review", now, changes=changes, note=verdict)
+    return TicketChange(updated, history)

@@ -1,0 +1,66 @@
+"""Telephony webhooks: verify, normalise, and record the call on its ticket."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from helpdesk import intake
+from helpdesk.api import make_resolver
+from helpdesk.calls import Switchboard
+from helpdesk.settings import get_settings
+from helpdesk.telephony import UnsupportedEvent
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = make_resolver("Helpdesk call webhooks")
+switchboard = Switchboard()
+
+
+def public_url() -> str:
+    """The URL the provider called (Twilio signs it): the public base, path and query."""
+    event = app.current_event.raw_event
+    base = get_settings().public_base_url or f"https://{event['requestContext']['domainName']}"
+    query = event.get("rawQueryString")
+    return base.rstrip("/") + event["rawPath"] + (f"?{query}" if query else "")
+
+
+def raw_body() -> bytes:
+    event = app.current_event.raw_event
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
+
+
+@app.post("/webhooks/calls/<provider>", include_in_schema=False)
+def call_notification(provider: str) -> dict[str, Any]:
+    request = intake.CallRequest(
+        provider, dict(app.current_event.headers), raw_body(), public_url()
+    )
+    try:
+        event = intake.call_event(request)
+    except UnsupportedEvent as ignored:
+        logger.info("call notification ignored", extra={"reason": str(ignored)})
+        return {"ok": True, "handled": "ignored"}
+    outcome = switchboard.record(event)
+    metrics.add_metric(name=f"call_{outcome.result}", unit=MetricUnit.Count, value=1)
+    return {"ok": True, "handled": outcome.result, "ticket": outcome.ticket_id}
+
+
+@app.get("/webhooks/calls/<provider>", include_in_schema=False)
+def call_url_check(provider: str):  # type: ignore[no-untyped-def]
+    params = app.current_event.query_string_parameters or {}
+    return Response(200, "text/plain", intake.call_url_check(provider, params))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)
