@@ -222,6 +222,7 @@ def apply_call(ticket: Ticket, state: CallState, config: DirectionConfig) -> Tic
         flags.discard(MISSED_FLAG)
         flags.discard(CALLBACK_FLAG)
     values["flags"] = sorted(flags)
+    values["subject"] = _subject(state)
     if ticket.assignee is None and state.meant_for:
         values["assignee"] = state.meant_for
     if state.answered and ticket.status == Status.NEW and state.call_direction == "inbound":

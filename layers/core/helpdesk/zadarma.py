@@ -77,6 +77,12 @@ def echo_response(params: Mapping[str, str]) -> str | None:
     return params.get("zd_echo")
 
 
+def ignored_event(params: Mapping[str, str]) -> str | None:
+    """The event name when it is one the helpdesk does not track (nothing of it is stored)."""
+    event = params.get("event", "")
+    return event if event in _IGNORED_EVENTS else None
+
+
 def signature_for(params: Mapping[str, str], api_secret: str) -> str | None:
     """The Signature Zadarma sends with this notification; None for an event it does not sign."""
     fields = _SIGNED_FIELDS.get(params.get("event", ""))
