@@ -61,7 +61,7 @@ def list_tickets(
     staff()
     query = TicketQuery(status, direction, assignee, category, priority, limit, order, cursor)
     found, next_cursor = service.list(query)
-    return {"tickets": [ticket_view(ticket) for ticket in found], "next_cursor": next_cursor}
+    return {"tickets": found, "next_cursor": next_cursor}
 
 
 @app.post("/tickets")

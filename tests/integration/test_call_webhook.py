@@ -74,8 +74,10 @@ def post_generic(api: Api, body: Any, token: str = CTI_TOKEN) -> tuple[int, Any]
 
 
 def ticket_of(call: dict[str, Any]) -> dict[str, Any]:
-    (ticket,) = Api("TicketsFunction", claims("lead")).call("GET", "/tickets")[1]["tickets"]
-    return ticket
+    """The one ticket there is, in full."""
+    lead = Api("TicketsFunction", claims("lead"))
+    (summary,) = lead.call("GET", "/tickets")[1]["tickets"]
+    return lead.call("GET", f"/tickets/{summary['id']}")[1]["ticket"]
 
 
 def call_facts(ticket: dict[str, Any]) -> dict[str, Any]:

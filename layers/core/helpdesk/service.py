@@ -65,7 +65,7 @@ class TicketService:
     queue: JobQueue = field(default_factory=JobQueue)
     clock: Callable[[], datetime] = utc_now
 
-    def list(self, query: TicketQuery) -> tuple[list[Ticket], str | None]:
+    def list(self, query: TicketQuery) -> tuple[list[dict[str, Any]], str | None]:
         return self.store.list_tickets(query)
 
     def conversation(self, ticket_id: str) -> tuple[Ticket, list[Message], list[HistoryEntry]]:
