@@ -20,7 +20,9 @@ run: $(VENV)/.installed ## start the local stack (Ctrl-C stops; state kept in .l
 token: $(VENV)/.installed ## print a dev JWT: make token ROLE=agent [SUB=alice]
 	@$(PY) -m infra.dev_auth $(or $(ROLE),agent) $(SUB)
 
-reset: ## forget the local stack's state
+reset: ## forget the local stack's state (stop `make run` first)
+	@if [ -f .local/stack.pid ] && kill -0 "$$(cat .local/stack.pid)" 2>/dev/null; then \
+		echo "The local stack is running (pid $$(cat .local/stack.pid)): stop it first, it saves its state on exit."; exit 1; fi
 	rm -rf .local
 	@echo "Local state removed."
 

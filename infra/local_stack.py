@@ -40,17 +40,15 @@ from infra.lambda_runtime import (
     scheduled_event,
     sqs_event,
 )
+from infra.provision import provision
 from infra.sandbox import SandboxServer
 from infra.template import (
     ROOT,
     FunctionSpec,
     Route,
     functions,
-    queues,
     rate_seconds,
     resolve_environment,
-    table_definition,
-    ttl_attribute,
 )
 
 log = logging.getLogger("local-stack")
@@ -116,6 +114,7 @@ class LocalStack:
     def __init__(self, ports: Ports, state_dir: Path, schedule_seconds: int | None = None):
         self.ports = ports
         self.state_file = state_dir / "state.json"
+        self.pid_file = state_dir / "stack.pid"
         self.schedule_seconds = schedule_seconds
         self.stopping = threading.Event()
         self.dirty = threading.Event()
@@ -140,30 +139,9 @@ class LocalStack:
         os.environ.pop("AWS_PROFILE", None)
         self.dynamodb = boto3.client("dynamodb")
         self.sqs = boto3.client("sqs")
-        self.dynamodb.create_table(**table_definition(TABLE_NAME))
-        if ttl := ttl_attribute():
-            self.dynamodb.update_time_to_live(
-                TableName=TABLE_NAME,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl},
-            )
-        self.queue_urls: dict[str, str] = {}
-        self.queue_arns: dict[str, str] = {}
-        for spec in queues():
-            attributes = {"VisibilityTimeout": str(spec.visibility_timeout)}
-            if spec.dead_letter_logical_id:
-                attributes["RedrivePolicy"] = json.dumps(
-                    {
-                        "deadLetterTargetArn": self.queue_arns[spec.dead_letter_logical_id],
-                        "maxReceiveCount": spec.max_receive_count,
-                    }
-                )
-            url = self.sqs.create_queue(
-                QueueName=f"helpdesk-local-{spec.logical_id}", Attributes=attributes
-            )["QueueUrl"]
-            self.queue_urls[spec.logical_id] = url
-            self.queue_arns[spec.logical_id] = self.sqs.get_queue_attributes(
-                QueueUrl=url, AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
+        created = provision(self.dynamodb, self.sqs, TABLE_NAME, "helpdesk-local")
+        self.queue_urls = {name: url for name, (url, _) in created.items()}
+        self.queue_arns = {name: arn for name, (_, arn) in created.items()}
         topics = {
             name: boto3.client("sns").create_topic(Name=f"helpdesk-local-{name}")["TopicArn"]
             for name in ("ProblemCallsTopic", "AlarmTopic")
@@ -335,6 +313,8 @@ class LocalStack:
         self.threads.append(thread)
 
     def start(self) -> None:
+        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
+        self.pid_file.write_text(str(os.getpid()))
         self.sandbox = SandboxServer(self.ports.sandbox)
         self.sandbox.start()
         self.start_aws()
@@ -378,6 +358,7 @@ class LocalStack:
         finally:
             self.sandbox.stop()
             self.moto.stop()
+            self.pid_file.unlink(missing_ok=True)
 
 
 def _json(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:

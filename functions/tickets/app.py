@@ -33,7 +33,7 @@ from helpdesk.store import TicketQuery
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = make_resolver("Helpdesk tickets API")
+app = make_resolver("Helpdesk tickets API", json_only=True)
 service = TicketService()
 
 StatusParam = Annotated[str | None, Query(pattern="^(new|open|on_hold|resolved|closed)$")]

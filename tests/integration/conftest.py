@@ -13,7 +13,8 @@ from moto import mock_aws
 from helpdesk import providers
 from helpdesk.settings import get_settings
 from infra.lambda_runtime import LambdaContext, http_event, load_function, response_parts
-from infra.template import functions, queues, table_definition
+from infra.provision import provision
+from infra.template import functions
 
 TABLE = "helpdesk-test"
 
@@ -22,22 +23,8 @@ TABLE = "helpdesk-test"
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """A fresh moto account: table and queues from the template, env pointing at them."""
     with mock_aws():
-        dynamodb = boto3.client("dynamodb")
-        dynamodb.create_table(**table_definition(TABLE))
-        sqs = boto3.client("sqs")
-        urls: dict[str, str] = {}
-        for spec in queues():
-            attributes = {"VisibilityTimeout": str(spec.visibility_timeout)}
-            if spec.dead_letter_logical_id:
-                target = sqs.get_queue_attributes(
-                    QueueUrl=urls[spec.dead_letter_logical_id], AttributeNames=["QueueArn"]
-                )["Attributes"]["QueueArn"]
-                attributes["RedrivePolicy"] = json.dumps(
-                    {"deadLetterTargetArn": target, "maxReceiveCount": spec.max_receive_count}
-                )
-            urls[spec.logical_id] = sqs.create_queue(
-                QueueName=f"test-{spec.logical_id}", Attributes=attributes
-            )["QueueUrl"]
+        dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+        urls = {name: url for name, (url, _) in provision(dynamodb, sqs, TABLE, "test").items()}
         monkeypatch.setenv("TABLE_NAME", TABLE)
         monkeypatch.setenv("QUEUE_URL", urls["JobQueue"])
         get_settings.cache_clear()

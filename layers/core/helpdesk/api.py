@@ -31,9 +31,34 @@ def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **details}}
 
 
-def make_resolver(title: str) -> APIGatewayHttpResolver:
+class JsonApiResolver(APIGatewayHttpResolver):
+    """The staff API speaks JSON only: say so clearly instead of parsing a form."""
+
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        headers = event.get("headers") or {}
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
+        if method in ("POST", "PATCH", "PUT"):
+            if content_type and content_type != "application/json":
+                body = error_body(
+                    "unsupported_media_type",
+                    f"send JSON with 'content-type: application/json', not {content_type!r} "
+                    "(curl -d sends a form unless you add -H 'content-type: application/json')",
+                )
+                return {
+                    "statusCode": 415,
+                    "headers": {"Content-Type": "application/json"},
+                    "body": json.dumps(body),
+                    "isBase64Encoded": False,
+                }
+            if not event.get("body"):
+                event = {**event, "body": "{}"}  # an action without options: POST .../close
+        return super().resolve(event, context)
+
+
+def make_resolver(title: str, json_only: bool = False) -> APIGatewayHttpResolver:
     """A resolver with validation, OpenAPI, and the one mapping of errors to HTTP."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = (JsonApiResolver if json_only else APIGatewayHttpResolver)(enable_validation=True)
 
     @app.exception_handler(HelpdeskError)
     def _domain_error(error: HelpdeskError) -> Response:

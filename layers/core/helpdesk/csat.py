@@ -12,13 +12,14 @@ from helpdesk.models import Channel, MessageKind, Ticket, time_ordered_id
 from helpdesk.settings import DirectionConfig
 from helpdesk.tickets import TicketChange, outbound_message
 
-BINARY = (("👍 Good", "good"), ("👎 Bad", "bad"))
 STARS = tuple(("⭐" * n, str(n)) for n in range(1, 6))
 WHATSAPP_WINDOW = timedelta(hours=24)  # free-form messages only within 24 h of the client's
 
 
-def buttons_for(ticket_id: str, scale: str) -> list[dict[str, str]]:
-    choices = STARS if scale == "stars" else BINARY
+def buttons_for(ticket_id: str, direction: DirectionConfig) -> list[dict[str, str]]:
+    texts = direction.client_texts()
+    binary = ((texts.csat_good, "good"), (texts.csat_bad, "bad"))
+    choices = STARS if direction.csat_scale == "stars" else binary
     return [{"label": label, "data": f"csat:{ticket_id}:{value}"} for label, value in choices]
 
 
@@ -57,7 +58,7 @@ def announce_resolution(
         f"{resolved}\n\n{prompt}",
         now,
         time_ordered_id(now),
-        buttons=buttons_for(ticket.id, direction.csat_scale),
+        buttons=buttons_for(ticket.id, direction),
     )
     last_word = ticket.last_customer_message_at or ticket.created_at
     if ticket.channel == Channel.WHATSAPP and now - last_word > WHATSAPP_WINDOW:

@@ -26,6 +26,8 @@ class DirectionTexts(BaseModel):
     resolved: str
     csat_prompt: str
     csat_thanks: str
+    csat_good: str
+    csat_bad: str
 
 
 DEFAULT_TEXTS: dict[Language, DirectionTexts] = {
@@ -39,6 +41,8 @@ DEFAULT_TEXTS: dict[Language, DirectionTexts] = {
         resolved="Обращение {number} решено. {resolution}",
         csat_prompt="Оцените, пожалуйста, ответ по обращению {number}.",
         csat_thanks="Спасибо за оценку!",
+        csat_good="👍 Хорошо",
+        csat_bad="👎 Плохо",
     ),
     "en": DirectionTexts(
         greeting=(
@@ -50,6 +54,8 @@ DEFAULT_TEXTS: dict[Language, DirectionTexts] = {
         resolved="Your request {number} is resolved. {resolution}",
         csat_prompt="Please rate the answer to your request {number}.",
         csat_thanks="Thank you for your rating!",
+        csat_good="👍 Good",
+        csat_bad="👎 Bad",
     ),
 }
 
