@@ -53,7 +53,7 @@ import boto3  # noqa: E402
 import botocore.client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from infra.lambda_runtime import LambdaContext, http_event, load_function  # noqa: E402
+from infra.lambda_runtime import FunctionRoutes  # noqa: E402
 from infra.provision import provision  # noqa: E402
 from infra.template import functions, resources_of_type, table_definition  # noqa: E402
 
@@ -206,27 +206,17 @@ def measured() -> Iterator[Meter]:
 # ---- doors ---------------------------------------------------------------------------------
 
 
-class Door:
+class Door(FunctionRoutes):
     def __init__(self, function: str, claims: dict[str, Any] | None = None) -> None:
-        self.spec = functions()[function]
-        self.module = load_function(self.spec)
-        self.claims = claims
+        super().__init__(functions()[function], claims)
 
     def call(
         self, method: str, path: str, raw: bytes = b"", headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
-        for route in self.spec.routes:
-            parameters = route.match(method, path)
-            if parameters is not None:
-                break
-        else:
-            raise LookupError(path)
-        headers = {"content-type": "application/json", **(headers or {})}
-        event = http_event(route, path, parameters, headers, "", raw, self.claims)
         with redirect_stdout(io.StringIO()):  # the handlers' metric and log lines
-            result = self.module.lambda_handler(event, LambdaContext(self.spec.logical_id))
-        body = result.get("body") or ""
-        return result["statusCode"], json.loads(body) if body.startswith(("{", "[")) else body
+            status, _, body = self.request(method, path, raw, headers)
+        text = body.decode()
+        return status, json.loads(text) if text.startswith(("{", "[")) else text
 
 
 def fresh_table() -> None:

@@ -196,3 +196,32 @@ def response_parts(result: Any) -> tuple[int, dict[str, str], bytes]:
     for name, values in (result.get("multiValueHeaders") or {}).items():
         headers[name.lower()] = ", ".join(str(value) for value in values)
     return int(result["statusCode"]), headers, raw
+
+
+class FunctionRoutes:
+    """One function's HttpApi routes from template.yaml, called in-process as AWS would."""
+
+    def __init__(self, spec: FunctionSpec, claims: dict[str, Any] | None = None) -> None:
+        self.spec = spec
+        self.module = load_function(spec)
+        self.claims = claims
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        raw: bytes = b"",
+        headers: dict[str, str] | None = None,
+        query: str = "",
+    ) -> tuple[int, dict[str, str], bytes]:
+        for route in self.spec.routes:
+            parameters = route.match(method, path)
+            if parameters is not None:
+                break
+        else:
+            raise LookupError(f"no route in template.yaml for {method} {path}")
+        headers = {"content-type": "application/json", **(headers or {})}
+        claims = self.claims if route.authorized else None
+        event = http_event(route, path, parameters, headers, query, raw, claims)
+        result = self.module.lambda_handler(event, LambdaContext(self.spec.logical_id))
+        return response_parts(result)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -12,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from helpdesk import intake
-from helpdesk.api import make_resolver
+from helpdesk.api import make_resolver, raw_body
 from helpdesk.calls import Switchboard
 from helpdesk.settings import get_settings
 from helpdesk.telephony import UnsupportedEvent
@@ -32,16 +31,13 @@ def public_url() -> str:
     return base.rstrip("/") + event["rawPath"] + (f"?{query}" if query else "")
 
 
-def raw_body() -> bytes:
-    event = app.current_event.raw_event
-    body = event.get("body") or ""
-    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
-
-
 @app.post("/webhooks/calls/<provider>", include_in_schema=False)
 def call_notification(provider: str) -> dict[str, Any]:
     request = intake.CallRequest(
-        provider, dict(app.current_event.headers), raw_body(), public_url()
+        provider,
+        dict(app.current_event.headers),
+        raw_body(app.current_event.raw_event),
+        public_url(),
     )
     try:
         event = intake.call_event(request)

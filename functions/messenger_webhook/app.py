@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -12,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from helpdesk import intake
-from helpdesk.api import make_resolver
+from helpdesk.api import make_resolver, raw_body
 from helpdesk.messages import Inbox, Outcome
 
 logger = Logger()
@@ -20,13 +19,6 @@ tracer = Tracer()
 metrics = Metrics()
 app = make_resolver("Helpdesk messenger webhooks")
 inbox = Inbox()
-
-
-def raw_body() -> bytes:
-    """The exact bytes the provider signed."""
-    event = app.current_event.raw_event
-    body = event.get("body") or ""
-    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
 
 
 def accepted(channel: str, outcomes: list[Outcome]) -> dict[str, Any]:
@@ -39,7 +31,10 @@ def accepted(channel: str, outcomes: list[Outcome]) -> dict[str, Any]:
 @app.post("/webhooks/telegram", include_in_schema=False)
 def telegram_webhook():  # type: ignore[no-untyped-def]
     header = app.current_event.headers.get("x-telegram-bot-api-secret-token")
-    return accepted("telegram", inbox.receive(intake.telegram_events(header, raw_body())))
+    return accepted(
+        "telegram",
+        inbox.receive(intake.telegram_events(header, raw_body(app.current_event.raw_event))),
+    )
 
 
 @app.get("/webhooks/whatsapp", include_in_schema=False)
@@ -51,7 +46,10 @@ def whatsapp_challenge():  # type: ignore[no-untyped-def]
 @app.post("/webhooks/whatsapp", include_in_schema=False)
 def whatsapp_webhook():  # type: ignore[no-untyped-def]
     header = app.current_event.headers.get("x-hub-signature-256")
-    return accepted("whatsapp", inbox.receive(intake.whatsapp_events(header, raw_body())))
+    return accepted(
+        "whatsapp",
+        inbox.receive(intake.whatsapp_events(header, raw_body(app.current_event.raw_event))),
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from helpdesk import providers
 from helpdesk.settings import get_settings
-from infra.lambda_runtime import LambdaContext, http_event, load_function, response_parts
+from infra.lambda_runtime import FunctionRoutes
 from infra.provision import provision
 from infra.template import functions
 
@@ -36,13 +36,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         providers.telegram_client.cache_clear()
 
 
-class Api:
-    """Calls a function's HTTP routes with API Gateway HTTP API events, as AWS would."""
+class Api(FunctionRoutes):
+    """A function's routes with JSON in and out, for tests."""
 
     def __init__(self, function: str, claims: dict[str, Any] | None) -> None:
-        self.spec = functions()[function]
-        self.module = load_function(self.spec)
-        self.claims = claims
+        super().__init__(functions()[function], claims)
 
     def call(
         self,
@@ -53,26 +51,9 @@ class Api:
         headers: dict[str, str] | None = None,
         query: str = "",
     ) -> tuple[int, Any]:
-        for route in self.spec.routes:
-            parameters = route.match(method, path)
-            if parameters is not None:
-                break
-        else:
-            raise AssertionError(f"no route in template.yaml for {method} {path}")
-        payload = (
-            raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
-        )
-        event = http_event(
-            route,
-            path,
-            parameters,
-            {"content-type": "application/json", **(headers or {})},
-            query,
-            payload,
-            self.claims if route.authorized else None,
-        )
-        result = self.module.lambda_handler(event, LambdaContext(self.spec.logical_id))
-        status, response_headers, data = response_parts(result)
+        if raw is None:
+            raw = json.dumps(body).encode() if body is not None else b""
+        status, response_headers, data = self.request(method, path, raw, headers, query)
         is_json = response_headers.get("content-type", "").startswith("application/json")
         return status, json.loads(data) if is_json and data else data
 

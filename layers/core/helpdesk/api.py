@@ -5,6 +5,7 @@ Every handler's resolver goes through `make_resolver`, so errors map to HTTP in 
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any, Literal
 
@@ -97,6 +98,12 @@ def make_resolver(title: str, json_only: bool = False) -> APIGatewayHttpResolver
         )
 
     return app
+
+
+def raw_body(event: dict[str, Any]) -> bytes:
+    """The exact bytes the caller sent (and a provider signed)."""
+    body = event.get("body") or ""
+    return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
 
 
 def actor_from_event(event: Any) -> Actor:
