@@ -92,3 +92,36 @@ def test_working_a_ticket_over_http_and_finding_it_after_a_restart(
         assert second.json()["id"] == "D0-000002"  # the counter survived too
     finally:
         again.stop()
+
+
+def test_a_telegram_client_gets_greeting_and_number_through_the_sandbox(
+    stack: RunningStack,
+) -> None:
+    """Webhook -> table -> queue -> dispatcher -> Telegram client -> the local sandbox."""
+    update = Path(__file__).resolve().parents[2] / "events" / "telegram" / "text_message.json"
+    refused = requests.post(
+        f"{stack.api}/webhooks/telegram",
+        data=update.read_bytes(),
+        headers={"content-type": "application/json"},
+        timeout=10,
+    )
+    assert refused.status_code == 401
+    accepted = requests.post(
+        f"{stack.api}/webhooks/telegram",
+        data=update.read_bytes(),
+        headers={
+            "content-type": "application/json",
+            "X-Telegram-Bot-Api-Secret-Token": "local-telegram-secret",
+        },
+        timeout=10,
+    )
+    assert accepted.json()["handled"] == ["created"], accepted.text
+
+    def telegram_sends() -> list[dict[str, Any]]:
+        outbox = requests.get(f"{stack.sandbox}/outbox", timeout=5).json()["sent"]
+        return [m for m in outbox if m["path"].endswith("/sendMessage")]
+
+    sends = wait_for(lambda: len(telegram_sends()) >= 2 and telegram_sends())
+    assert all(m["path"].startswith("/telegram/bot123456789:") for m in sends)
+    assert {m["body"]["chat_id"] for m in sends} == {111222333}
+    assert any("D0-000001" in m["body"]["text"] for m in sends)
