@@ -32,11 +32,13 @@ from helpdesk.store import (
     changed_ticket_write,
     customer_item,
     history_item,
+    identity_item,
     identity_key,
     new_ticket_write,
     put,
     put_new,
 )
+from helpdesk.tickets import plain
 
 logger = logging.getLogger(__name__)
 
@@ -233,10 +235,6 @@ def apply_call(ticket: Ticket, state: CallState, config: DirectionConfig) -> Tic
     return ticket.model_copy(update=values)
 
 
-def _plain(value: Any) -> Any:
-    return value.value if hasattr(value, "value") else value
-
-
 def _subject(state: CallState) -> str:
     kind = "Missed call" if state.missed else "Call"
     if state.call_direction == "outbound":
@@ -365,14 +363,9 @@ class Switchboard:
             put_new(history_item(self._entry(number, event, now, base, ticket, "create"))),
         ]
         if identity is None:
-            identity_item = {
-                **identity_key("phone", client),
-                "type": "identity",
-                "customer_id": customer_id,
-                "open": {},
-            }
+            identity = identity_item("phone", client, customer_id, {})
             customer = Customer(id=customer_id, phone=client, created_at=now)
-            writes.append(put_new(identity_item, Conflict("identity created meanwhile")))
+            writes.append(put_new(identity, Conflict("identity created meanwhile")))
             writes.append(put_new(customer_item(customer)))
         self.store.transact(writes)
         self._notify(ticket, base)
@@ -407,7 +400,7 @@ class Switchboard:
         action: str,
     ) -> HistoryEntry:
         changes = {
-            name: [_plain(getattr(before, name)), _plain(getattr(after, name))]
+            name: [plain(getattr(before, name)), plain(getattr(after, name))]
             for name in ("status", "assignee", "flags")
             if getattr(before, name) != getattr(after, name)
         }

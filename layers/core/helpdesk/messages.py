@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from helpdesk import csat
+from helpdesk import csat, tickets
 from helpdesk.channels import ButtonPress, DeliveryStatus, InboundEvent, InboundMessage
 from helpdesk.errors import NotFound
 from helpdesk.jobs import AnswerButtonJob, Job, SendMessageJob
 from helpdesk.models import (
+    Actor,
     Channel,
     Customer,
     DeliveryState,
@@ -46,6 +47,7 @@ from helpdesk.store import (
     customer_item,
     event_key,
     history_item,
+    identity_item,
     identity_key,
     message_item,
     message_key,
@@ -55,13 +57,19 @@ from helpdesk.store import (
     ticket_key,
     update,
 )
-from helpdesk.tickets import outbound_message
+from helpdesk.tickets import ACTIVE, outbound_message
 
 logger = logging.getLogger(__name__)
 
 URGENT = re.compile(r"(срочно|urgent)", re.IGNORECASE)
-ACTIVE = [Status.NEW.value, Status.OPEN.value, Status.ON_HOLD.value]
+CUSTOMER = Actor(user_id="customer", roles=frozenset())
 MAX_ATTEMPTS = 4  # concurrent first messages of one client: the loser re-reads and continues
+
+
+def urgency(text: str) -> str | None:
+    """Why a message raises the priority ('client wrote "СРОЧНО"'), or None."""
+    found = URGENT.search(text)
+    return f"client wrote {found.group(0)!r}" if found else None
 
 
 class TicketNotActive(Exception):
@@ -180,17 +188,15 @@ class Inbox:
             ":at": message.sent_at.isoformat(),
             ":now": now.isoformat(),
             ":one": 1,
-            ":new": ACTIVE[0],
-            ":open": ACTIVE[1],
-            ":hold": ACTIVE[2],
+            **{f":active{n}": status.value for n, status in enumerate(ACTIVE)},
         }
         writes = [dedupe_write(message.event_id, now, ticket_id=ticket_id)]
         writes.append(put_new(message_item(inbound)))
-        if URGENT.search(message.text):
+        if why := urgency(message.text):
             expression += ", priority = :urgent, priority_reason = :why"
             values[":urgent"] = Priority.URGENT.value
-            values[":why"] = f"client wrote {URGENT.search(message.text).group(0)!r}"  # type: ignore[union-attr]
-            writes.append(put_new(history_item(_urgent_entry(ticket_id, now, message.text))))
+            values[":why"] = why
+            writes.append(put_new(history_item(_urgent_entry(ticket_id, now, why))))
         writes.insert(
             2,
             update(
@@ -198,7 +204,7 @@ class Inbox:
                 expression,
                 values,
                 names={"#status": "status"},
-                condition="attribute_exists(PK) AND #status IN (:new, :open, :hold)",
+                condition="attribute_exists(PK) AND #status IN (:active0, :active1, :active2)",
                 on_condition_failed=TicketNotActive(),
             ),
         )
@@ -206,32 +212,23 @@ class Inbox:
 
     def _reopen(self, message: InboundMessage, ticket: Ticket, now: datetime) -> None:
         """A client writing about a resolved ticket reopens it: same problem, same number."""
-        inbound = self._inbound(message, ticket.id, now)
+        change = tickets.reopen(
+            ticket, now, actor=CUSTOMER, reason="the client wrote again after resolution"
+        )
         values: dict[str, Any] = {
-            "status": Status.OPEN,
-            "resolved_at": None,
             "last_customer_message_at": message.sent_at,
             "message_count": ticket.message_count + 1,
-            "updated_at": now,
-            "version": ticket.version + 1,
         }
-        if URGENT.search(message.text):
-            values.update(priority=Priority.URGENT, priority_reason="client wrote urgent")
-        reopened = ticket.model_copy(update=values)
-        history = HistoryEntry(
-            ticket_id=ticket.id,
-            at=now,
-            actor="customer",
-            action="reopen",
-            changes={"status": [ticket.status.value, "open"]},
-            note="the client wrote again after the ticket was resolved",
-        )
+        if why := urgency(message.text):
+            values.update(priority=Priority.URGENT, priority_reason=why)
+        reopened = change.ticket.model_copy(update=values)
+        inbound = self._inbound(message, ticket.id, now)
         self.store.transact(
             [
                 dedupe_write(message.event_id, now, ticket_id=ticket.id),
                 changed_ticket_write(reopened, ticket.version),
                 put_new(message_item(inbound)),
-                put_new(history_item(history)),
+                put_new(history_item(change.history)),
             ]
         )
 
@@ -255,9 +252,7 @@ class Inbox:
             direction=direction,
             channel=Channel(message.channel),
             customer_id=customer_id,
-            subject=(message.text or "(attachment)").strip().splitlines()[0][:120]
-            if (message.text or "").strip()
-            else "(attachment)",
+            subject=_subject(message.text),
             recipient_id=message.sender_id,
             service_id=message.service_id,
             created_at=now,
@@ -267,9 +262,9 @@ class Inbox:
             version=1,
         )
         changes: dict[str, list[Any]] = {}
-        if URGENT.search(message.text):
+        if why := urgency(message.text):
             ticket.priority = Priority.URGENT
-            ticket.priority_reason = f"client wrote {URGENT.search(message.text).group(0)!r}"  # type: ignore[union-attr]
+            ticket.priority_reason = why
             changes["priority"] = ["normal", "urgent"]
         greeted_flag = f"greeted_{message.channel}"
         outbound: list[Message] = []
@@ -354,13 +349,7 @@ class Inbox:
         # winner's ticket (its counter value is left as a gap).
         key = identity_key(kind, address)
         if identity is None:
-            item = {
-                **key,
-                "type": "identity",
-                "customer_id": customer_id,
-                "open": {slot: number},
-                greeted_flag: True,
-            }
+            item = identity_item(kind, address, customer_id, {slot: number}, **{greeted_flag: True})
             return put(item, "attribute_not_exists(PK)", None, IdentityMoved())
         previous = (identity.get("open") or {}).get(slot)
         names = {"#open": "open", "#slot": slot, "#greeted": greeted_flag}
@@ -391,14 +380,19 @@ class Inbox:
     # -- button presses (CSAT) ------------------------------------------------------------
 
     def receive_press(self, press: ButtonPress) -> Outcome:
+        """Store a rating once; every press is answered (Telegram's spinner), even ignored ones."""
         jobs: list[Job] = []
         if press.callback_query_id:
             jobs.append(AnswerButtonJob(callback_query_id=press.callback_query_id))
+        outcome = self._rate(press, jobs)
+        if jobs:
+            self.queue.send(jobs)
+        return outcome
+
+    def _rate(self, press: ButtonPress, jobs: list[Job]) -> Outcome:
         rating = csat.parse_button(press.data)
         if rating is None:
             logger.info("press on a button we do not know", extra={"data": press.data})
-            if jobs:
-                self.queue.send(jobs)
             return Outcome("ignored")
         ticket_id, value = rating
         now = self.clock()
@@ -406,13 +400,9 @@ class Inbox:
             ticket = self.store.get_ticket(ticket_id)
         except NotFound:
             logger.warning("rating for an unknown ticket", extra={"ticket_id": ticket_id})
-            if jobs:
-                self.queue.send(jobs)
             return Outcome("ignored")
         if ticket.recipient_id != press.sender_id or ticket.channel.value != press.channel:
             logger.warning("rating from someone else than the ticket's client")
-            if jobs:
-                self.queue.send(jobs)
             return Outcome("ignored", ticket_id)
         config = self.settings().direction(ticket.direction)
         thanks, thanks_job = outbound_message(
@@ -448,10 +438,8 @@ class Inbox:
         try:
             self.store.transact(writes)
         except Duplicate:
-            if jobs:
-                self.queue.send(jobs)
             return Outcome("duplicate", ticket_id)
-        self.queue.send([*jobs, thanks_job])
+        jobs.append(thanks_job)
         return Outcome("rated", ticket_id)
 
     # -- delivery statuses --------------------------------------------------------------
@@ -515,13 +503,18 @@ class Inbox:
             self.store.transact([update(message_key(ticket_id, message_id), expression, values)])
 
 
-def _urgent_entry(ticket_id: str, now: datetime, text: str) -> HistoryEntry:
-    word = URGENT.search(text).group(0)  # type: ignore[union-attr]
+def _urgent_entry(ticket_id: str, now: datetime, why: str) -> HistoryEntry:
     return HistoryEntry(
         ticket_id=ticket_id,
         at=now,
         actor="customer",
         action="priority",
         changes={"priority": [None, "urgent"]},
-        note=f"the client wrote {word!r}",
+        note=why,
     )
+
+
+def _subject(text: str) -> str:
+    """The first line of the first message, or a placeholder for a bare attachment."""
+    lines = (text or "").strip().splitlines()
+    return lines[0][:120] if lines else "(attachment)"

@@ -135,6 +135,19 @@ def history_item(entry: HistoryEntry) -> dict[str, Any]:
     return {**history_key(entry), "type": "history", **_compact(entry.model_dump(mode="json"))}
 
 
+def identity_item(
+    kind: str, address: str, customer_id: str, open_tickets: dict[str, str], **flags: bool
+) -> dict[str, Any]:
+    """Who writes from an address, and their open ticket per `<channel>:<direction>`."""
+    return {
+        **identity_key(kind, address),
+        "type": "identity",
+        "customer_id": customer_id,
+        "open": open_tickets,
+        **flags,
+    }
+
+
 def customer_item(customer: Customer) -> dict[str, Any]:
     return {
         **customer_key(customer.id),

@@ -73,7 +73,7 @@ def check_allowed(ticket: Ticket, action: str) -> None:
 
 def _changed(ticket: Ticket, now: datetime, **values: Any) -> tuple[Ticket, dict[str, list[Any]]]:
     changes = {
-        name: [_plain(getattr(ticket, name)), _plain(value)]
+        name: [plain(getattr(ticket, name)), plain(value)]
         for name, value in values.items()
         if getattr(ticket, name) != value
     }
@@ -81,7 +81,8 @@ def _changed(ticket: Ticket, now: datetime, **values: Any) -> tuple[Ticket, dict
     return updated, changes
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """An enum as its value, for history entries."""
     return value.value if hasattr(value, "value") else value
 
 
