@@ -10,14 +10,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from helpdesk import intake
-from helpdesk.api import make_resolver, raw_body
-from helpdesk.calls import Switchboard
+from helpdesk import telephony
+from helpdesk.http.resolver import make_resolver, raw_body
 from helpdesk.settings import get_settings
-from helpdesk.telephony import UnsupportedEvent
+from helpdesk.usecases.switchboard import Switchboard
 
-logger = Logger()
-tracer = Tracer()
+logger = Logger(service="call-webhook")
+tracer = Tracer(service="call-webhook")
 metrics = Metrics()
 app = make_resolver("Helpdesk call webhooks")
 switchboard = Switchboard()
@@ -31,17 +30,17 @@ def public_url() -> str:
     return base.rstrip("/") + event["rawPath"] + (f"?{query}" if query else "")
 
 
-@app.post("/webhooks/calls/<provider>", include_in_schema=False)
+@app.post("/webhooks/calls/<provider>")
 def call_notification(provider: str) -> dict[str, Any]:
-    request = intake.CallRequest(
+    request = telephony.CallRequest(
         provider,
         dict(app.current_event.headers),
         raw_body(app.current_event.raw_event),
         public_url(),
     )
     try:
-        event = intake.call_event(request)
-    except UnsupportedEvent as ignored:
+        event = telephony.read_notification(request)
+    except telephony.UnsupportedEvent as ignored:
         logger.info("call notification ignored", extra={"reason": str(ignored)})
         return {"ok": True, "handled": "ignored"}
     outcome = switchboard.record(event)
@@ -49,14 +48,14 @@ def call_notification(provider: str) -> dict[str, Any]:
     return {"ok": True, "handled": outcome.result, "ticket": outcome.ticket_id}
 
 
-@app.get("/webhooks/calls/<provider>", include_in_schema=False)
-def call_url_check(provider: str):  # type: ignore[no-untyped-def]
+@app.get("/webhooks/calls/<provider>")
+def call_url_check(provider: str) -> Response:
     params = app.current_event.query_string_parameters or {}
-    return Response(200, "text/plain", intake.call_url_check(provider, params))
+    return Response(200, "text/plain", telephony.url_check(provider, params))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

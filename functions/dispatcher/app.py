@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -11,22 +13,16 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from helpdesk.delivery import Dispatcher
-from helpdesk.notices import ProblemCallNotices
-from helpdesk.providers import answer_button, channel_for
-from helpdesk.queue import parse_job
+from helpdesk.jobs.queue import parse_job
+from helpdesk.usecases.dispatch import Dispatcher
+from helpdesk.usecases.problem_calls import ProblemCallNotices
 
-logger = Logger()
-tracer = Tracer()
+logger = Logger(service="dispatcher")
+tracer = Tracer(service="dispatcher")
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.SQS)
-dispatcher = Dispatcher(
-    channel_for=channel_for,
-    extra_handlers={
-        "answer_button": answer_button,
-        "problem_call_notice": ProblemCallNotices().send,
-    },
-)
+# A batch whose every record failed still answers which ones (the same retry for each).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+dispatcher = Dispatcher(extra_handlers={"problem_call_notice": ProblemCallNotices().send})
 
 
 @tracer.capture_method
@@ -39,7 +35,7 @@ def record_handler(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

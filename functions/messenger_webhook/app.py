@@ -10,50 +10,50 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from helpdesk import intake
-from helpdesk.api import make_resolver, raw_body
-from helpdesk.messages import Inbox, Outcome
+from helpdesk.channels import registry
+from helpdesk.http.resolver import make_resolver, raw_body
+from helpdesk.models import Channel
+from helpdesk.usecases.inbox import Inbox
 
-logger = Logger()
-tracer = Tracer()
+logger = Logger(service="messenger-webhook")
+tracer = Tracer(service="messenger-webhook")
 metrics = Metrics()
 app = make_resolver("Helpdesk messenger webhooks")
 inbox = Inbox()
 
 
-def accepted(channel: str, outcomes: list[Outcome]) -> dict[str, Any]:
+def receive(channel: Channel) -> dict[str, Any]:
+    request = registry.WebhookRequest(
+        dict(app.current_event.headers), raw_body(app.current_event.raw_event)
+    )
+    outcomes = inbox.receive(registry.read_webhook(channel, request))
     for outcome in outcomes:
         metrics.add_metric(name=f"{channel}_{outcome.result}", unit=MetricUnit.Count, value=1)
     logger.info("webhook handled", extra={"outcomes": [o.result for o in outcomes]})
+    replies = [outcome.webhook_reply for outcome in outcomes if outcome.webhook_reply]
+    if len(replies) == 1:
+        return replies[0]  # a Bot API method call, carried out by Telegram itself
     return {"ok": True, "handled": [o.result for o in outcomes] or ["ignored"]}
 
 
-@app.post("/webhooks/telegram", include_in_schema=False)
-def telegram_webhook():  # type: ignore[no-untyped-def]
-    header = app.current_event.headers.get("x-telegram-bot-api-secret-token")
-    return accepted(
-        "telegram",
-        inbox.receive(intake.telegram_events(header, raw_body(app.current_event.raw_event))),
-    )
+@app.post("/webhooks/telegram")
+def telegram_webhook() -> dict[str, Any]:
+    return receive(Channel.TELEGRAM)
 
 
-@app.get("/webhooks/whatsapp", include_in_schema=False)
-def whatsapp_challenge():  # type: ignore[no-untyped-def]
+@app.get("/webhooks/whatsapp")
+def whatsapp_challenge() -> Response:
     params = app.current_event.query_string_parameters or {}
-    return Response(200, "text/plain", intake.whatsapp_challenge(params))
+    return Response(200, "text/plain", registry.whatsapp_challenge(params))
 
 
-@app.post("/webhooks/whatsapp", include_in_schema=False)
-def whatsapp_webhook():  # type: ignore[no-untyped-def]
-    header = app.current_event.headers.get("x-hub-signature-256")
-    return accepted(
-        "whatsapp",
-        inbox.receive(intake.whatsapp_events(header, raw_body(app.current_event.raw_event))),
-    )
+@app.post("/webhooks/whatsapp")
+def whatsapp_webhook() -> dict[str, Any]:
+    return receive(Channel.WHATSAPP)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -1,23 +1,26 @@
-"""Schedule: re-enqueue messages stored as queued whose job never reached the queue."""
+"""Schedule: re-enqueue every send that did not finish (lost job, dead consumer, DLQ)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from helpdesk.outbox import requeue_stuck_messages
+from helpdesk.usecases.outbox import requeue_unfinished
 
-logger = Logger()
-tracer = Tracer()
+logger = Logger(service="outbox-sweep")
+tracer = Tracer(service="outbox-sweep")
 metrics = Metrics()
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict, context: LambdaContext) -> dict:
-    requeued = requeue_stuck_messages()
-    metrics.add_metric(name="MessagesRequeued", unit=MetricUnit.Count, value=requeued)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    requeued = requeue_unfinished()
+    # MessagesStuck > 0 for two sweeps in a row raises an alarm (template.yaml).
+    metrics.add_metric(name="MessagesStuck", unit=MetricUnit.Count, value=requeued)
     logger.info("outbox sweep", extra={"requeued": requeued})
     return {"requeued": requeued}

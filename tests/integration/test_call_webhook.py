@@ -12,8 +12,8 @@ from urllib.parse import parse_qsl, urlencode
 import boto3
 import pytest
 
-from helpdesk import twilio, zadarma
 from helpdesk.settings import get_settings
+from helpdesk.telephony import twilio, zadarma
 from infra.lambda_runtime import LambdaContext, load_function, sqs_event
 from infra.template import functions
 from tests.integration.conftest import Api, claims
@@ -235,14 +235,10 @@ def test_an_outbound_call_is_recorded_but_not_missed(calls: Api) -> None:
 def test_a_caller_known_from_whatsapp_is_the_same_customer(
     calls: Api, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from helpdesk.store import Store, identity_key, to_dynamo
+    from helpdesk.store import Store
+    from helpdesk.store.identities import new_identity
 
-    Store().dynamodb.put_item(
-        TableName=get_settings().table_name,
-        Item=to_dynamo(
-            {**identity_key("phone", CLIENT), "customer_id": "cust-whatsapp", "open": {}}
-        ),
-    )
+    Store().transact([new_identity("phone", CLIENT, "cust-whatsapp")])
     deliver(calls, "generic", ["new_call.json"])
     assert ticket_of({})["customer_id"] == "cust-whatsapp"
 

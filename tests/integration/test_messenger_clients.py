@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from helpdesk.channels import (
+from helpdesk.channels.base import (
     Button,
     OutboundText,
     PermanentSendError,
@@ -24,8 +24,8 @@ from helpdesk.channels import (
     SendResult,
     TransientSendError,
 )
-from helpdesk.telegram import TelegramClient
-from helpdesk.whatsapp import OutsideCustomerWindow, WhatsAppClient
+from helpdesk.channels.telegram import TelegramClient
+from helpdesk.channels.whatsapp import OutsideCustomerWindow, WhatsAppClient
 
 TG_TOKEN = "7012345678:AAHc2x9QfL0pW3t6YvR1kZ8sN4mB7dE5gJ2"
 WA_TOKEN = "EAAGm0PX4ZCpsBAKZCqRkL9Zb8T0wQ"
@@ -182,7 +182,7 @@ def test_telegram_send_with_buttons_is_one_inline_keyboard_row(provider):
 @pytest.mark.parametrize("data", ["x" * 65, "ж" * 33, ""])
 def test_telegram_callback_data_outside_1_to_64_bytes_is_refused_before_sending(provider, data):
     message = OutboundText(recipient_id="111222333", text="?", buttons=(Button("Да", data),))
-    with pytest.raises(ValueError, match="64 bytes"):
+    with pytest.raises(PermanentSendError, match="64 bytes"):
         telegram(provider).send(message)
     assert provider.requests == []
 
@@ -263,28 +263,10 @@ def test_telegram_connection_refused_is_transient_and_does_not_leak_the_token(cl
     assert caught.value.__suppress_context__ is True
 
 
-def test_telegram_answer_callback_query(provider):
-    provider.reply(200, {"ok": True, "result": True})
-    provider.reply(200, {"ok": True, "result": True})
-    client = telegram(provider)
-    assert client.answer_callback_query("477938610293746588", text="Спасибо за оценку!") is None
-    client.answer_callback_query("477938610293746589")
-    first, second = provider.requests
-    assert first.path == f"/bot{TG_TOKEN}/answerCallbackQuery"
-    assert first.body == {"callback_query_id": "477938610293746588", "text": "Спасибо за оценку!"}
-    assert second.body == {"callback_query_id": "477938610293746589"}
-
-
-def test_telegram_answer_to_an_expired_query_is_permanent(provider):
-    provider.reply(
-        400,
-        tg_error(
-            400,
-            "Bad Request: query is too old and response timeout expired or query ID is invalid",
-        ),
-    )
-    with pytest.raises(PermanentSendError, match="query is too old"):
-        telegram(provider).answer_callback_query("477938610293746588")
+def test_telegram_text_over_4096_characters_is_refused_before_sending(provider):
+    with pytest.raises(PermanentSendError, match="4096"):
+        telegram(provider).send(OutboundText("111222333", "я" * 4097))
+    assert provider.requests == []
 
 
 # --- WhatsApp -----------------------------------------------------------------------------
@@ -336,10 +318,28 @@ def test_whatsapp_sends_from_the_messages_own_number(provider):
     assert provider.requests[0].path == "/v21.0/109876543210987/messages"
 
 
+def test_whatsapp_button_titles_over_20_characters_or_alike_are_refused(provider):
+    """Meta refuses them; cutting them would make two labels that start alike identical."""
+    long = (Button("Excellent, thank you so much", "csat:T-1042:5"),)
+    with pytest.raises(PermanentSendError, match="over 20"):
+        whatsapp(provider).send(OutboundText(WA_ID, "How did we do?", buttons=long))
+    twins = (Button("Good", "csat:T-1042:good"), Button("Good", "csat:T-1042:bad"))
+    with pytest.raises(PermanentSendError, match="unique"):
+        whatsapp(provider).send(OutboundText(WA_ID, "How did we do?", buttons=twins))
+    assert provider.requests == []
+
+
+def test_whatsapp_body_of_a_message_with_buttons_is_at_most_1024_characters(provider):
+    buttons = (Button("Good", "csat:T-1042:good"),)
+    with pytest.raises(PermanentSendError, match="1-1024"):
+        whatsapp(provider).send(OutboundText(WA_ID, "x" * 1025, buttons=buttons))
+    assert provider.requests == []
+
+
 def test_whatsapp_send_buttons_as_interactive_reply_buttons(provider):
     provider.reply(200, wa_ok())
     buttons = (
-        Button("Excellent, thank you so much", "csat:T-1042:5"),
+        Button("Excellent, thank you", "csat:T-1042:5"),
         Button("Okay", "csat:T-1042:3"),
         Button("Poor", "csat:T-1042:1"),
     )
@@ -374,7 +374,7 @@ def test_whatsapp_more_than_three_choices_go_as_a_list(provider):
 
 def test_whatsapp_more_than_ten_choices_is_refused_before_sending(provider):
     eleven = tuple(Button(label=str(n), data=f"c:{n}") for n in range(11))
-    with pytest.raises(ValueError, match="at most 10"):
+    with pytest.raises(PermanentSendError, match="at most 10"):
         whatsapp(provider).send(OutboundText(WA_ID, "Pick", buttons=eleven))
     assert provider.requests == []
 
@@ -413,9 +413,29 @@ def test_whatsapp_send_template_with_body_parameters(provider):
 
 def test_whatsapp_template_defaults_to_english_and_omits_empty_components(provider):
     provider.reply(200, wa_ok())
-    whatsapp(provider).send(OutboundText(WA_ID, "", template_name="hello_world", buttons=CSAT))
+    whatsapp(provider).send(OutboundText(WA_ID, "", template_name="hello_world"))
     template = provider.requests[0].body["template"]
     assert template == {"name": "hello_world", "language": {"code": "en"}}
+
+
+def test_whatsapp_template_buttons_carry_our_payloads_as_quick_replies(provider):
+    """A rating pressed on a template's quick reply comes back as the payload we set."""
+    provider.reply(200, wa_ok())
+    message = OutboundText(
+        WA_ID, "", template_name="ticket_resolved", template_params=("T-1042",), buttons=CSAT
+    )
+    whatsapp(provider).send(message)
+    components = provider.requests[0].body["template"]["components"]
+    assert components[0] == {"type": "body", "parameters": [{"type": "text", "text": "T-1042"}]}
+    assert components[1:] == [
+        {
+            "type": "button",
+            "sub_type": "quick_reply",
+            "index": str(n - 1),
+            "parameters": [{"type": "payload", "payload": f"csat:T-1042:{n}"}],
+        }
+        for n in range(1, 6)
+    ]
 
 
 def test_whatsapp_131047_is_outside_the_customer_window(provider):

@@ -7,39 +7,36 @@ import hashlib
 import hmac
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from helpdesk.channels import OutboundText, SendResult
+from helpdesk.channels import registry
+from helpdesk.channels.base import OutboundText, SendResult
 from helpdesk.settings import get_settings
-from infra.lambda_runtime import LambdaContext, load_function, sqs_event
 from infra.sandbox import SandboxServer
-from infra.template import functions
 from tests.e2e.conftest import free_port
 from tests.integration.conftest import Api, claims
+from tests.support import (
+    TG_SECRET,
+    WA_NUMBER,
+    WA_SECRET,
+    DispatchDriver,
+    load_event,
+    use_messengers,
+    whatsapp_signature,
+)
 
-EVENTS = Path(__file__).resolve().parents[2] / "events"
-TG_SECRET = "tg-secret-for-tests"
-WA_SECRET = "wa-app-secret-for-tests"
-WA_NUMBER = "106540352242922"
 WAMID_SENT = "wamid.HBgLMTYzMTU1NTExODEVAgARGBI1QjlGMDU0RkY2QzQwNjY4RTkA"
 
 
 def sample(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
+    return load_event(name)
 
 
 @pytest.fixture
 def webhook(aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Api:
-    monkeypatch.setenv("TELEGRAM_SECRET_TOKEN", TG_SECRET)
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "7012345678:test-token")
-    monkeypatch.setenv("WHATSAPP_APP_SECRET", WA_SECRET)
-    monkeypatch.setenv("WHATSAPP_VERIFY_TOKEN", "verify-me")
-    monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "wa-access")
-    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", WA_NUMBER)
-    get_settings.cache_clear()
+    use_messengers(monkeypatch)
     return Api("MessengerWebhookFunction", None)
 
 
@@ -62,10 +59,7 @@ def telegram(api: Api, body: Any, secret: str | None = TG_SECRET) -> tuple[int, 
 
 def whatsapp(api: Api, body: Any, secret: str = WA_SECRET, sign: bool = True) -> tuple[int, Any]:
     raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
-    headers = {}
-    if sign:
-        digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-        headers["X-Hub-Signature-256"] = f"sha256={digest}"
+    headers = whatsapp_signature(raw, secret) if sign else {}
     return api.call("POST", "/webhooks/whatsapp", raw=raw, headers=headers)
 
 
@@ -75,30 +69,7 @@ def table_items(aws: dict[str, Any]) -> list[dict[str, Any]]:
 
 def drain(aws: dict[str, Any], channel: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Run every queued job through the dispatcher function, as the event source would."""
-    module = load_function(functions()["DispatcherFunction"])
-    monkeypatch.setattr(module.dispatcher, "channel_for", lambda name: channel)
-    answered: list[Any] = []
-    monkeypatch.setitem(module.dispatcher.extra_handlers, "answer_button", answered.append)
-    result: dict[str, Any] = {"batchItemFailures": [], "answered": answered}
-    while True:
-        received = (
-            aws["sqs"]
-            .receive_message(
-                QueueUrl=aws["queue_url"], MaxNumberOfMessages=10, AttributeNames=["All"]
-            )
-            .get("Messages", [])
-        )
-        if not received:
-            return result
-        outcome = module.lambda_handler(
-            sqs_event(received, "arn:aws:sqs:us-east-1:123456789012:jobs"),
-            LambdaContext("DispatcherFunction"),
-        )
-        result["batchItemFailures"] += outcome["batchItemFailures"]
-        for message in received:
-            aws["sqs"].delete_message(
-                QueueUrl=aws["queue_url"], ReceiptHandle=message["ReceiptHandle"]
-            )
+    return DispatchDriver(aws, monkeypatch).drain(channel)
 
 
 def agent() -> Api:
@@ -331,24 +302,29 @@ def test_resolution_prompts_for_a_rating_and_the_first_press_counts(
     assert status == 200
     recorder = Recorder()
     drain(aws, recorder, monkeypatch)
-    (prompt,) = recorder.sent
+    notice, prompt = recorder.sent  # the resolution, then the rating prompt with its buttons
+    assert "D0-000001" in notice.text and "Fixed" in notice.text and not notice.buttons
     assert "D0-000001" in prompt.text
     assert [b.data for b in prompt.buttons] == ["csat:D0-000001:good", "csat:D0-000001:bad"]
 
     press = sample("telegram/callback_query.json")
     press["callback_query"]["data"] = "csat:D0-000001:good"
-    assert telegram(webhook, press)[1]["handled"] == ["rated"]
     again = copy.deepcopy(press)
     again["update_id"] += 1
     again["callback_query"]["id"] = "another-press"
     again["callback_query"]["data"] = "csat:D0-000001:bad"
-    assert telegram(webhook, again)[1]["handled"] == ["duplicate"]
+    # Every press is answered in the webhook's own response: the spinner stops at once,
+    # and no queued job can be refused later as "query is too old".
+    assert telegram(webhook, press)[1] == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": press["callback_query"]["id"],
+    }
+    assert telegram(webhook, again)[1] == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": "another-press",
+    }
 
-    result = drain(aws, recorder, monkeypatch)
-    assert [job.callback_query_id for job in result["answered"]] == [
-        press["callback_query"]["id"],
-        "another-press",
-    ]  # both presses are acknowledged
+    drain(aws, recorder, monkeypatch)
     ticket = agent().call("GET", "/tickets/D0-000001")[1]["ticket"]
     assert ticket["csat"]["value"] == "good"
     assert [m.text for m in recorder.sent][-1] == "Спасибо за оценку!"
@@ -361,7 +337,7 @@ def test_a_rating_from_someone_else_is_ignored(webhook: Api) -> None:
     press["callback_query"]["data"] = "csat:D0-000001:bad"
     press["callback_query"]["from"]["id"] = 999
     press["callback_query"]["message"]["chat"]["id"] = 999
-    assert telegram(webhook, press)[1]["handled"] == ["ignored"]
+    assert telegram(webhook, press)[1]["method"] == "answerCallbackQuery"
     assert agent().call("GET", "/tickets/D0-000001")[1]["ticket"]["csat"] is None
 
 
@@ -394,35 +370,25 @@ def test_telegram_429_delays_the_job_and_the_message_is_sent_later(
     try:
         monkeypatch.setenv("TELEGRAM_API_BASE", f"http://127.0.0.1:{sandbox.port}/telegram")
         get_settings.cache_clear()
-        from helpdesk import providers
-
-        providers.channel_for.cache_clear()
-        providers.telegram_client.cache_clear()
+        registry.sender_for.cache_clear()
+        driver = DispatchDriver(aws, monkeypatch)
         sandbox.failures.append({"status": 429, "times": 1, "retry_after": 1})
         telegram(webhook, sample("telegram/text_message.json"))
-        module = load_function(functions()["DispatcherFunction"])
-        received = aws["sqs"].receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10)[
-            "Messages"
-        ]
-        outcome = module.lambda_handler(
-            sqs_event(received, "arn:aws:sqs:us-east-1:123456789012:jobs"),
-            LambdaContext("DispatcherFunction"),
-        )
-        assert outcome == {"batchItemFailures": []}
-        assert len(sandbox.sent) == 1  # the other job of the batch went on
+        received = driver.receive()
+        assert driver.invoke(received) == {"batchItemFailures": []}
+        assert len(sandbox.sent) == 0  # the number waits behind its greeting
         for message in received:
             aws["sqs"].delete_message(
                 QueueUrl=aws["queue_url"], ReceiptHandle=message["ReceiptHandle"]
             )
         assert aws["sqs"].receive_message(QueueUrl=aws["queue_url"]).get("Messages") is None
         time.sleep(1.2)
-        delayed = aws["sqs"].receive_message(QueueUrl=aws["queue_url"])["Messages"]
+        delayed = driver.receive()
         assert json.loads(delayed[0]["Body"])["attempt"] == 1
-        module.lambda_handler(
-            sqs_event(delayed, "arn:aws:sqs:us-east-1:123456789012:jobs"),
-            LambdaContext("DispatcherFunction"),
-        )
+        driver.invoke(delayed)
         assert len(sandbox.sent) == 2
+        greeting, ack = (entry["body"]["text"] for entry in sandbox.sent)
+        assert "D0-000001" in ack and "D0-000001" not in greeting
         messages = agent().call("GET", "/tickets/D0-000001")[1]["messages"]
         assert [m["delivery"] for m in messages if m["kind"] == "auto"] == ["sent", "sent"]
     finally:
@@ -531,6 +497,7 @@ def test_whatsapp_resolution_long_after_the_last_message_uses_the_template(
     agent().call("POST", "/tickets/D0-000001/resolve", {"resolution": "Done"})
     recorder = Recorder()
     drain(aws, recorder, monkeypatch)
-    (notice,) = recorder.sent
+    (notice,) = recorder.sent  # one template: its approved text tells and asks
     assert notice.template_name == "ticket_resolved"
     assert notice.template_params == ("D0-000001",)
+    assert [b.data for b in notice.buttons] == ["csat:D0-000001:good", "csat:D0-000001:bad"]

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from helpdesk.jobs import SendMessageJob
-from helpdesk.store import Store, ticket_key
+from helpdesk.settings import get_settings
+from helpdesk.store import keys
 from tests.integration.conftest import Api, claims
 
 
@@ -25,11 +26,8 @@ def queued_jobs(aws: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def stored_ticket(aws: dict[str, Any], ticket_id: str) -> dict[str, Any]:
-    return aws["dynamodb"].get_item(TableName=Store().table, Key=_key(ticket_id))["Item"]
-
-
-def _key(ticket_id: str) -> dict[str, Any]:
-    return {name: {"S": value} for name, value in ticket_key(ticket_id).items()}
+    key = {name: {"S": value} for name, value in keys.ticket(ticket_id).items()}
+    return aws["dynamodb"].get_item(TableName=get_settings().table_name, Key=key)["Item"]
 
 
 def test_tickets_get_readable_numbers_per_direction(agent_api: Api) -> None:
@@ -38,9 +36,10 @@ def test_tickets_get_readable_numbers_per_direction(agent_api: Api) -> None:
     assert create(agent_api, direction="d1")["id"] == "D1-000001"
 
 
-def test_working_a_ticket_end_to_end(agent_api: Api, aws: dict[str, Any]) -> None:
-    ticket = create(agent_api, customer_name="Ivan")
-    number = ticket["id"]
+def test_working_a_ticket_end_to_end(
+    agent_api: Api, aws: dict[str, Any], client_ticket: Any
+) -> None:
+    number = client_ticket("Login fails")
 
     status, replied = agent_api.call(
         "POST", f"/tickets/{number}/replies", {"text": "We are on it", "version": 1}
@@ -70,10 +69,14 @@ def test_working_a_ticket_end_to_end(agent_api: Api, aws: dict[str, Any]) -> Non
     assert view["ticket"]["category"] == "problem"
     assert view["ticket"]["assignee"] == "agent-2"
     assert view["ticket"]["external_task_url"] == "https://tracker.example/DEV-7"
-    assert [m["kind"] for m in view["messages"]] == ["inbound", "reply", "comment", "auto"]
-    resolved_notice = view["messages"][-1]
+    kinds = [m["kind"] for m in view["messages"]]
+    # the client's message, greeting and number, the reply, the comment, then the
+    # resolution notice and the rating prompt as two messages
+    assert kinds == ["inbound", "auto", "auto", "reply", "comment", "auto", "auto"]
+    resolved_notice, prompt = view["messages"][-2:]
     assert "D0-000001" in resolved_notice["text"] and "SSO fixed" in resolved_notice["text"]
-    assert [b["data"] for b in resolved_notice["buttons"]] == [
+    assert resolved_notice["buttons"] == []
+    assert [b["data"] for b in prompt["buttons"]] == [
         "csat:D0-000001:good",
         "csat:D0-000001:bad",
     ]
@@ -81,7 +84,8 @@ def test_working_a_ticket_end_to_end(agent_api: Api, aws: dict[str, Any]) -> Non
     assert actions == [
         "create", "reply", "comment", "update", "assign", "hold", "resolve", "close", "reopen",
     ]  # fmt: skip
-    assert all(entry["actor"] == "agent-1" for entry in view["history"])
+    assert view["history"][0]["actor"] == "customer"
+    assert all(entry["actor"] == "agent-1" for entry in view["history"][1:])
     assign = next(e for e in view["history"] if e["action"] == "assign")
     assert assign["changes"] == {"assignee": ["agent-1", "agent-2"]}
 
@@ -212,17 +216,17 @@ def test_a_write_racing_another_loses_with_409(
 ) -> None:
     """Two agents read version 1; the other's write lands between our read and our write."""
     number = create(agent_api)["id"]
-    service = agent_api.module.service
-    real_get = service.store.get_ticket
+    tickets = agent_api.module.desk.store.tickets
+    real_get = tickets.get
 
     def read_then_someone_else_writes(ticket_id: str):  # type: ignore[no-untyped-def]
         ticket = real_get(ticket_id)
-        monkeypatch.setattr(service.store, "get_ticket", real_get)
+        monkeypatch.setattr(tickets, "get", real_get)
         other = Api("TicketsFunction", claims("agent", "agent-2"))
         assert other.call("PATCH", f"/tickets/{number}", {"topic": "theirs"})[0] == 200
         return ticket
 
-    monkeypatch.setattr(service.store, "get_ticket", read_then_someone_else_writes)
+    monkeypatch.setattr(tickets, "get", read_then_someone_else_writes)
     status, body = agent_api.call("PATCH", f"/tickets/{number}", {"topic": "mine"})
     assert status == 409, body
     assert agent_api.call("GET", f"/tickets/{number}")[1]["ticket"]["topic"] == "theirs"
@@ -242,11 +246,11 @@ def test_empty_hold_url_and_empty_text_are_refused(agent_api: Api) -> None:
 
 
 def test_reply_retried_with_the_same_request_id_is_stored_once(
-    agent_api: Api, aws: dict[str, Any]
+    agent_api: Api, aws: dict[str, Any], client_ticket: Any
 ) -> None:
     """A crash after storing and before enqueueing is repaired by the client's retry."""
-    number = create(agent_api)["id"]
-    queue = agent_api.module.service.queue
+    number = client_ticket()
+    queue = agent_api.module.desk.queue
     original_send = queue.send
     queue.send = lambda jobs, delay_seconds=0: (_ for _ in ()).throw(RuntimeError("crash"))
     try:

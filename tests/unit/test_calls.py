@@ -6,9 +6,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from helpdesk.calls import apply_call, merge, problem_call_notice
-from helpdesk.channels import CallEvent
 from helpdesk.models import Channel, Status, Ticket
 from helpdesk.settings import DirectionConfig
+from helpdesk.telephony.base import CallEvent
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from helpdesk import generic_cti
-from helpdesk.telephony import MalformedCallback
+from helpdesk.telephony import generic as generic_cti
+from helpdesk.telephony.base import MalformedCallback
 
 SAMPLES = Path(__file__).parents[2] / "events" / "calls" / "generic"
 CALL_ID = "1715681702.88231"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from helpdesk.channels import Attachment, ButtonPress, InboundMessage
-from helpdesk.telegram import MalformedPayload, parse_update, verify_secret
+from helpdesk.channels.base import Attachment, ButtonPress, InboundMessage
+from helpdesk.channels.telegram import MalformedPayload, parse_update, verify_secret
 
 EVENTS = Path(__file__).parents[2] / "events" / "telegram"
 BOT = "acme_support_bot"
@@ -64,6 +64,7 @@ def test_text_message():
         text="Здравствуйте! Не могу войти в личный кабинет после смены пароля.",
         sent_at=datetime.fromtimestamp(1718013600, tz=UTC),
         sender_name="Анна Смирнова",
+        sender_username="@anna_smirnova",
         sender_phone=None,
         attachments=(),
         edited=False,

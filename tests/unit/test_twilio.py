@@ -4,8 +4,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from helpdesk import twilio
-from helpdesk.telephony import MalformedCallback
+from helpdesk.telephony import twilio
+from helpdesk.telephony.base import MalformedCallback
 
 SAMPLES = Path(__file__).parents[2] / "events" / "calls" / "twilio"
 CALL_SID = "CA5f3a8e21c47b90d6e13f2a5c8b70d49e"

@@ -5,9 +5,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from helpdesk import zadarma
-from helpdesk.channels import CallEvent
-from helpdesk.telephony import MalformedCallback, UnsupportedEvent
+from helpdesk.telephony import zadarma
+from helpdesk.telephony.base import CallEvent, MalformedCallback, UnsupportedEvent
 
 SAMPLES = Path(__file__).parents[2] / "events" / "calls" / "zadarma"
 PBX_CALL_ID = "in_8e3f0a6c29d14b7e5a1c93f07d2b68e4c1a59f30"

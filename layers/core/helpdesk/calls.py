@@ -13,34 +13,13 @@ when the call's other notifications arrive.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from helpdesk.channels import CallEvent
-from helpdesk.errors import Conflict
-from helpdesk.jobs import Job, ProblemCallNoticeJob
-from helpdesk.models import Channel, Customer, HistoryEntry, Status, Ticket, new_id, utc_now
-from helpdesk.queue import JobQueue
-from helpdesk.settings import DirectionConfig, Settings, get_settings
-from helpdesk.store import (
-    Store,
-    TransactionFailed,
-    call_key,
-    changed_ticket_write,
-    customer_item,
-    history_item,
-    identity_item,
-    identity_key,
-    new_ticket_write,
-    put,
-    put_new,
-)
-from helpdesk.tickets import plain
-
-logger = logging.getLogger(__name__)
+from helpdesk.models import Status, Ticket, iso
+from helpdesk.settings import DirectionConfig
+from helpdesk.telephony.base import CallEvent
 
 MISSED_STATUSES = {"no-answer", "busy", "canceled", "failed"}
 # When two 'ended' notifications disagree, the most conclusive wins, whatever their order.
@@ -55,7 +34,6 @@ def _status_rank(status: str) -> tuple[int, str]:
 PROBLEM_FLAG = "problem_call"
 MISSED_FLAG = "missed_call"
 CALLBACK_FLAG = "needs_callback"
-MAX_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -129,7 +107,7 @@ def merge(state: CallState | None, event: CallEvent) -> CallState:
     detail = event.raw_status or event.status or event.agent or ""
     values: dict[str, Any] = {
         "events": state.events | {event.event_id},
-        "timeline": tuple(sorted({*state.timeline, (event.at.isoformat(), event.kind, detail)})),
+        "timeline": tuple(sorted({*state.timeline, (iso(event.at), event.kind, detail)})),
         "from_number": state.from_number or event.from_number,
         "to_number": state.to_number or event.to_number,
         "recording_url": state.recording_url or event.recording_url,
@@ -162,9 +140,9 @@ def state_to_item(state: CallState) -> dict[str, Any]:
         "call_direction": state.call_direction,
         "from_number": state.from_number,
         "to_number": state.to_number,
-        "started_at": state.started_at.isoformat() if state.started_at else None,
-        "answered_at": state.answered_at.isoformat() if state.answered_at else None,
-        "ended_at": state.ended_at.isoformat() if state.ended_at else None,
+        "started_at": iso(state.started_at) if state.started_at else None,
+        "answered_at": iso(state.answered_at) if state.answered_at else None,
+        "ended_at": iso(state.ended_at) if state.ended_at else None,
         "status": state.status,
         "answered": state.answered,
         "duration_seconds": state.duration_seconds,
@@ -224,7 +202,7 @@ def apply_call(ticket: Ticket, state: CallState, config: DirectionConfig) -> Tic
         flags.discard(MISSED_FLAG)
         flags.discard(CALLBACK_FLAG)
     values["flags"] = sorted(flags)
-    values["subject"] = _subject(state)
+    values["subject"] = subject(state)
     if ticket.assignee is None and state.meant_for:
         values["assignee"] = state.meant_for
     if state.answered and ticket.status == Status.NEW and state.call_direction == "inbound":
@@ -235,7 +213,7 @@ def apply_call(ticket: Ticket, state: CallState, config: DirectionConfig) -> Tic
     return ticket.model_copy(update=values)
 
 
-def _subject(state: CallState) -> str:
+def subject(state: CallState) -> str:
     kind = "Missed call" if state.missed else "Call"
     if state.call_direction == "outbound":
         kind = "Outbound call"
@@ -258,165 +236,3 @@ def problem_call_notice(ticket: Ticket) -> tuple[str, str]:
         f"Store a verdict: POST /tickets/{ticket.id}/call-review",
     ]
     return f"Problem call {ticket.id}", "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class CallOutcome:
-    result: str  # created, updated, duplicate, pending
-    ticket_id: str | None = None
-
-
-@dataclass
-class Switchboard:
-    """Records call notifications: the call record, its ticket, and problem-call notices."""
-
-    store: Store = field(default_factory=Store)
-    queue: JobQueue = field(default_factory=JobQueue)
-    settings: Callable[[], Settings] = get_settings
-    clock: Callable[[], datetime] = utc_now
-
-    def record(self, event: CallEvent) -> CallOutcome:
-        for _ in range(MAX_ATTEMPTS):
-            try:
-                return self._record_once(event)
-            except (Conflict, TransactionFailed):
-                continue  # someone recorded another event of this call meanwhile: re-read
-        raise RuntimeError(f"call {event.call_id}: too many concurrent updates")
-
-    def _record_once(self, event: CallEvent) -> CallOutcome:
-        key = call_key(event.provider, event.call_id)
-        item = self.store.get(key)
-        before = state_from_item(item) if item else None
-        if item and before and event.event_id in before.events:
-            if item.get("problem"):
-                # The first delivery may have died before enqueueing the notice; the notice
-                # handler sends it at most once, so asking again is safe.
-                self.queue.send([ProblemCallNoticeJob(ticket_id=item["ticket_id"])])
-            return CallOutcome("duplicate", item.get("ticket_id"))
-        state = merge(before, event)
-        now = self.clock()
-        ticket_id = (item or {}).get("ticket_id")
-        version = (item or {}).get("version", 0)
-        if ticket_id:
-            return self._update_ticket(ticket_id, state, version, event, now)
-        if not state.client_number:
-            self.store.transact([self._call_write(key, state, None, version)])
-            return CallOutcome("pending")
-        return self._open_ticket(key, state, version, event, now)
-
-    def _call_write(
-        self,
-        key: dict[str, str],
-        state: CallState,
-        ticket: Ticket | None,
-        version: int,
-    ) -> Any:
-        # Timeline: two notifications of one call arrive together; both read version 3 and
-        # write 4. The condition lets one through; the other re-reads and merges again.
-        item = {**key, "type": "call", **state_to_item(state), "version": version + 1}
-        if ticket:
-            item["ticket_id"] = ticket.id
-            item["direction"] = ticket.direction
-            if PROBLEM_FLAG in ticket.flags:
-                item["problem"] = True
-        if state.missed and ticket and CALLBACK_FLAG in ticket.flags:
-            # Sparse index of calls waiting for a callback, for the callback sweep (by key,
-            # per direction, oldest first; no Scan at any table size).
-            item["GSI3PK"] = f"CALLBACK#{ticket.direction}"
-            item["GSI3SK"] = f"{state_to_item(state).get('ended_at', '')}#{ticket.id}"
-        if version == 0:
-            return put(item, "attribute_not_exists(PK)", None, Conflict("call changed"))
-        return put(item, "version = :v", {":v": version}, Conflict("call changed"))
-
-    def _open_ticket(
-        self,
-        key: dict[str, str],
-        state: CallState,
-        version: int,
-        event: CallEvent,
-        now: datetime,
-    ) -> CallOutcome:
-        settings = self.settings()
-        direction = settings.direction_for_phone_line(state.line_number)
-        config = settings.direction(direction)
-        client = state.client_number or ""
-        identity = self.store.get(identity_key("phone", client))
-        customer_id = (identity or {}).get("customer_id") or new_id()
-        number = self.store.next_ticket_number(direction)
-        base = Ticket(
-            id=number,
-            direction=direction,
-            channel=Channel.PHONE,
-            customer_id=customer_id,
-            subject=_subject(state),
-            recipient_id=client,
-            service_id=state.line_number,
-            created_at=now,
-            updated_at=now,
-            message_count=0,
-            version=1,
-        )
-        ticket = apply_call(base, state, config)
-        writes = [
-            self._call_write(key, state, ticket, version),
-            new_ticket_write(ticket),
-            put_new(history_item(self._entry(number, event, now, base, ticket, "create"))),
-        ]
-        if identity is None:
-            identity = identity_item("phone", client, customer_id, {})
-            customer = Customer(id=customer_id, phone=client, created_at=now)
-            writes.append(put_new(identity, Conflict("identity created meanwhile")))
-            writes.append(put_new(customer_item(customer)))
-        self.store.transact(writes)
-        self._notify(ticket, base)
-        return CallOutcome("created", number)
-
-    def _update_ticket(
-        self, ticket_id: str, state: CallState, version: int, event: CallEvent, now: datetime
-    ) -> CallOutcome:
-        key = call_key(event.provider, event.call_id)
-        ticket = self.store.get_ticket(ticket_id)
-        config = self.settings().direction(ticket.direction)
-        updated = apply_call(ticket, state, config).model_copy(
-            update={"updated_at": now, "version": ticket.version + 1}
-        )
-        self.store.transact(
-            [
-                self._call_write(key, state, updated, version),
-                changed_ticket_write(updated, ticket.version),
-                put_new(history_item(self._entry(ticket_id, event, now, ticket, updated, "call"))),
-            ]
-        )
-        self._notify(updated, ticket)
-        return CallOutcome("updated", ticket_id)
-
-    def _entry(
-        self,
-        ticket_id: str,
-        event: CallEvent,
-        now: datetime,
-        before: Ticket,
-        after: Ticket,
-        action: str,
-    ) -> HistoryEntry:
-        changes = {
-            name: [plain(getattr(before, name)), plain(getattr(after, name))]
-            for name in ("status", "assignee", "flags")
-            if getattr(before, name) != getattr(after, name)
-        }
-        return HistoryEntry(
-            ticket_id=ticket_id,
-            at=now,
-            actor=f"telephony:{event.provider}",
-            action=action,
-            changes=changes,
-            note=f"{event.kind} {event.raw_status or event.status or ''}".strip(),
-        )
-
-    def _notify(self, after: Ticket, before: Ticket) -> None:
-        """The problem-call notice goes once: when the flag first appears."""
-        jobs: list[Job] = []
-        if PROBLEM_FLAG in after.flags and PROBLEM_FLAG not in before.flags:
-            jobs.append(ProblemCallNoticeJob(ticket_id=after.id))
-        if jobs:
-            self.queue.send(jobs)

@@ -1,19 +1,24 @@
-"""Customer satisfaction: the prompt sent when a ticket is resolved, and reading the answer.
+"""Customer satisfaction: telling the client a ticket is resolved, asking for a rating, and
+recording the answer once.
 
 Button data is `csat:<ticket>:<value>`: `good` / `bad`, or `1`..`5` stars. It fits
-Telegram's 64-byte callback_data and WhatsApp's reply ids.
+Telegram's 64-byte callback_data and WhatsApp's 256-character reply ids.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from helpdesk.models import Channel, MessageKind, Ticket, time_ordered_id
+from helpdesk.models import HistoryEntry, Message, MessageKind, Ticket, iso, time_ordered_id
 from helpdesk.settings import DirectionConfig
-from helpdesk.tickets import TicketChange, outbound_message
+from helpdesk.tickets import TicketChange, outbound_message, send_in_order
 
 STARS = tuple(("⭐" * n, str(n)) for n in range(1, 6))
-WHATSAPP_WINDOW = timedelta(hours=24)  # free-form messages only within 24 h of the client's
+VALUES = frozenset({"good", "bad", "1", "2", "3", "4", "5"})
+
+
+class AlreadyRated(Exception):
+    """The client rated this ticket before: the first rating stands."""
 
 
 def buttons_for(ticket_id: str, direction: DirectionConfig) -> list[dict[str, str]]:
@@ -28,7 +33,7 @@ def parse_button(data: str) -> tuple[str, str] | None:
     if len(parts) != 3 or parts[0] != "csat":
         return None
     _, ticket_id, value = parts
-    if value not in {"good", "bad", "1", "2", "3", "4", "5"} or not ticket_id:
+    if value not in VALUES or not ticket_id:
         return None
     return ticket_id, value
 
@@ -37,39 +42,50 @@ def scale_of(value: str) -> str:
     return "binary" if value in ("good", "bad") else "stars"
 
 
-def announce_resolution(
-    change: TicketChange, direction: DirectionConfig, now: datetime
-) -> TicketChange:
-    """Tell the client the ticket is resolved and ask for a rating, in its own channel.
-
-    WhatsApp only carries free-form messages within 24 hours of the client's last message;
-    later, the direction's approved template is used (without it the send fails visibly).
-    """
-    ticket: Ticket = change.ticket
-    if ticket.channel not in (Channel.TELEGRAM, Channel.WHATSAPP, Channel.SANDBOX):
-        return change
+def resolution_messages(ticket: Ticket, direction: DirectionConfig, now: datetime) -> list[Message]:
+    """The resolution notice, then the rating prompt with its buttons: two messages, so a long
+    resolution never pushes the buttons' message past a provider's limit."""
     texts = direction.client_texts()
-    resolved = texts.resolved.format(number=ticket.id, resolution=ticket.resolution or "").strip()
-    prompt = texts.csat_prompt.format(number=ticket.id)
-    message, job = outbound_message(
+    values = {"number": ticket.id, "direction": direction.display_name()}
+    notice = texts.render("resolved", resolution=ticket.resolution or "", **values).strip()
+    prompt = texts.render("csat_prompt", **values)
+    return [
+        outbound_message(ticket, MessageKind.AUTO, "system", notice, now, time_ordered_id(now, 1)),
+        outbound_message(
+            ticket,
+            MessageKind.AUTO,
+            "system",
+            prompt,
+            now,
+            time_ordered_id(now, 2),
+            buttons=buttons_for(ticket.id, direction),
+        ),
+    ]
+
+
+def rate(ticket: Ticket, value: str, direction: DirectionConfig, now: datetime) -> TicketChange:
+    """Store the client's rating once and thank them; a second press raises AlreadyRated."""
+    if ticket.csat is not None:
+        raise AlreadyRated()
+    record = {"value": value, "scale": scale_of(value), "at": iso(now)}
+    thanks = outbound_message(
         ticket,
         MessageKind.AUTO,
         "system",
-        f"{resolved}\n\n{prompt}",
+        direction.client_texts().render(
+            "csat_thanks", number=ticket.id, direction=direction.display_name()
+        ),
         now,
         time_ordered_id(now),
-        buttons=buttons_for(ticket.id, direction),
     )
-    last_word = ticket.last_customer_message_at or ticket.created_at
-    if ticket.channel == Channel.WHATSAPP and now - last_word > WHATSAPP_WINDOW:
-        message = message.model_copy(
-            update={
-                "template_name": direction.whatsapp_resolved_template,
-                "template_language": direction.whatsapp_template_language,
-                "template_params": [ticket.id],
-                "buttons": [],
-            }
-        )
-    change.messages.append(message)
-    change.jobs.append(job)
-    return change
+    updated = ticket.model_copy(
+        update={"csat": record, "updated_at": now, "version": ticket.version + 1}
+    )
+    entry = HistoryEntry(
+        ticket_id=ticket.id,
+        at=now,
+        actor="customer",
+        action="rate",
+        changes={"csat": [None, value]},
+    )
+    return TicketChange(updated, [entry], [thanks], send_in_order([thanks]))

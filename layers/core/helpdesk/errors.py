@@ -1,4 +1,4 @@
-"""Domain errors. Each maps to one HTTP status in `http.py`, with a JSON body naming the problem."""
+"""Domain errors. Each maps to one HTTP status (http/resolver.py), with a JSON body naming it."""
 
 from __future__ import annotations
 
@@ -45,3 +45,17 @@ class InvalidTransition(HelpdeskError):
 
     status_code = 409
     code = "invalid_transition"
+
+
+class Unprocessable(HelpdeskError):
+    """Well-formed, but naming something that does not exist here (an unknown direction)."""
+
+    status_code = 422
+    code = "invalid_request"
+
+
+class ChannelUnavailable(HelpdeskError):
+    """Nothing written can reach this client now (a phone ticket, WhatsApp's closed window)."""
+
+    status_code = 409
+    code = "channel_unavailable"

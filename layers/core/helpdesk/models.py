@@ -8,18 +8,27 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer
+
+from helpdesk import clock
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC: the one clock of the core (the local stack and tests may set it)."""
+    return clock.now()
 
 
 def iso(moment: datetime) -> str:
     """UTC ISO-8601 with milliseconds and 'Z': sorts as text in the order of time."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# Every time the core stores or returns: UTC, milliseconds, 'Z' (one format, sorts as text).
+UtcTime = Annotated[
+    datetime, PlainSerializer(lambda moment: iso(moment), return_type=str, when_used="json")
+]
 
 
 def new_id() -> str:
@@ -57,10 +66,13 @@ class Priority(StrEnum):
 
 
 class Channel(StrEnum):
+    """Where a ticket came from and where its replies go (channels.registry knows each)."""
+
     TELEGRAM = "telegram"
     WHATSAPP = "whatsapp"
-    PHONE = "phone"
-    SANDBOX = "sandbox"  # agent-created tickets; sends are recorded, not delivered
+    PHONE = "phone"  # calls: nothing written is sent; agents call back
+    MANUAL = "manual"  # opened by an agent (a walk-in, a letter): nothing is sent
+    SANDBOX = "sandbox"  # the local stack's stand-in client: sends land in its outbox
 
 
 class MessageKind(StrEnum):
@@ -84,6 +96,8 @@ class Ticket(BaseModel):
     direction: str
     channel: Channel
     customer_id: str
+    customer_name: str | None = None  # shown in lists: who the client is
+    customer_address: str | None = None  # phone number, @username or chat id
     status: Status = Status.NEW
     category: Category | None = None
     topic: str | None = None
@@ -96,17 +110,17 @@ class Ticket(BaseModel):
     external_task_url: str | None = None
     hold_reason: str | None = None
     resolution: str | None = None
-    created_at: datetime
-    updated_at: datetime
-    first_response_at: datetime | None = None
-    last_customer_message_at: datetime | None = None
-    resolved_at: datetime | None = None
-    closed_at: datetime | None = None
+    created_at: UtcTime
+    updated_at: UtcTime
+    first_response_at: UtcTime | None = None
+    last_customer_message_at: UtcTime | None = None
+    resolved_at: UtcTime | None = None
+    closed_at: UtcTime | None = None
     message_count: int = 0
     csat: dict[str, Any] | None = None
     call: dict[str, Any] | None = None  # phone tickets: the call's timeline and facts
     call_review: dict[str, Any] | None = None  # a reviewer's verdict on a problem call
-    problem_notice_at: datetime | None = None  # when the review mailbox was told
+    problem_notice_at: UtcTime | None = None  # when the review mailbox was told
     flags: list[str] = Field(default_factory=list)
     version: int = 0
 
@@ -117,21 +131,24 @@ class Message(BaseModel):
     kind: MessageKind
     author: str  # 'customer', an agent's user id, or 'system'
     text: str
-    at: datetime
+    at: UtcTime
     channel: Channel
     delivery: DeliveryState | None = None  # only for what we send
     recipient_id: str | None = None
     service_id: str | None = None
     buttons: list[dict[str, str]] = Field(default_factory=list)
+    buttons_label: str | None = None  # a menu of buttons' own label ("Оценить")
     provider_message_id: str | None = None
     attachments: list[dict[str, Any]] = Field(default_factory=list)
     error: str | None = None
     edited: bool = False
-    sent_at: datetime | None = None
+    sent_at: UtcTime | None = None
     template_name: str | None = None  # WhatsApp outside the 24-hour window
     template_language: str | None = None
     template_params: list[str] = Field(default_factory=list)
     status_history: list[dict[str, Any]] = Field(default_factory=list)  # provider statuses
+    attempts: int = 0  # send attempts the dispatcher made
+    last_error: str | None = None  # why the last attempt did not send (it is tried again)
 
 
 class HistoryEntry(BaseModel):
@@ -139,7 +156,7 @@ class HistoryEntry(BaseModel):
 
     ticket_id: str
     id: str = Field(default_factory=new_id)
-    at: datetime
+    at: UtcTime
     actor: str
     action: str
     changes: dict[str, list[Any]] = Field(default_factory=dict)  # field -> [old, new]
@@ -150,8 +167,9 @@ class Customer(BaseModel):
     id: str = Field(default_factory=new_id)
     name: str | None = None
     phone: str | None = None
-    created_at: datetime
+    created_at: UtcTime
     groups: list[str] = Field(default_factory=list)  # e.g. 'our_clients'
+    version: int = 0
 
 
 class Actor(BaseModel):

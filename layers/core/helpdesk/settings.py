@@ -1,25 +1,57 @@
-"""Configuration: the only module that reads the environment.
+"""Configuration: the only module that reads the environment and HELPDESK_CONFIG.
 
 `get_settings()` reads once per process (cached); tests call `get_settings.cache_clear()`
-after changing the environment. Secrets have no defaults: an unset secret makes the
-webhook that needs it refuse everything (fail closed), never accept everything.
+after changing the environment. Secrets have no defaults: an unset secret makes the webhook
+that needs it refuse everything (fail closed). Deployed, a secret comes from Secrets Manager
+(`<NAME>_SECRET_ARN`) and HELPDESK_CONFIG from a versioned S3 object (`s3://bucket/key`);
+locally and in tests a plain value, a path or inline JSON does. Everything is validated at
+start, and an error names the field (`HELPDESK_CONFIG: directions[0].texts.resolved: ...`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import string
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import model_validator as model_check
 
 Language = Literal["ru", "en"]
+MAX_INTERACTIVE_BODY = 1024  # WhatsApp interactive message body
+MAX_BUTTON_TITLE = 20  # WhatsApp reply button title (also list button text)
+MAX_PLACEHOLDER_VALUE = {"number": 20, "direction": 100, "resolution": 2000}
 
 
-class DirectionTexts(BaseModel):
-    """Client-facing texts of one direction; `{number}` and `{direction}` are filled in."""
+class ConfigError(ValueError):
+    """HELPDESK_CONFIG or the environment is not usable; the message names the field."""
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# Which placeholders each client text may use; anything else is refused at start.
+TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
+    "greeting": frozenset({"direction", "number"}),
+    "acknowledgement": frozenset({"direction", "number"}),
+    "resolved": frozenset({"direction", "number", "resolution"}),
+    "csat_prompt": frozenset({"direction", "number"}),
+    "csat_thanks": frozenset({"direction", "number"}),
+    "csat_good": frozenset(),
+    "csat_bad": frozenset(),
+    "csat_choose": frozenset(),
+}
+BUTTON_TEXTS = ("csat_good", "csat_bad", "csat_choose")
+
+
+class DirectionTexts(_Config):
+    """Client-facing texts of one direction; placeholders in braces are filled in."""
 
     greeting: str
     acknowledgement: str
@@ -28,43 +60,106 @@ class DirectionTexts(BaseModel):
     csat_thanks: str
     csat_good: str
     csat_bad: str
+    csat_choose: str
+
+    @model_check(mode="after")
+    def _check(self) -> DirectionTexts:
+        for name, allowed in TEXT_PLACEHOLDERS.items():
+            text: str = getattr(self, name)
+            if not text.strip():
+                raise ValueError(f"{name}: must not be empty")
+            used = placeholders(text, name)
+            if unknown := used - allowed:
+                allowed_list = ", ".join(f"{{{p}}}" for p in sorted(allowed)) or "none"
+                raise ValueError(
+                    f"{name}: unknown placeholder {{{sorted(unknown)[0]}}} "
+                    f"(allowed: {allowed_list})"
+                )
+        for name in BUTTON_TEXTS:
+            if len(getattr(self, name)) > MAX_BUTTON_TITLE:
+                raise ValueError(
+                    f"{name}: a button label holds at most {MAX_BUTTON_TITLE} characters "
+                    "(WhatsApp's limit)"
+                )
+        if self.csat_good == self.csat_bad:
+            raise ValueError("csat_good and csat_bad must differ (WhatsApp needs unique titles)")
+        used = placeholders(self.csat_prompt, "csat_prompt")
+        longest = len(self.csat_prompt) + sum(MAX_PLACEHOLDER_VALUE[name] for name in used)
+        if longest > MAX_INTERACTIVE_BODY:
+            raise ValueError(
+                f"csat_prompt: with its placeholders filled it may pass WhatsApp's "
+                f"{MAX_INTERACTIVE_BODY}-character limit for a message with buttons"
+            )
+        return self
+
+    def render(self, name: str, **values: str) -> str:
+        """A text with its placeholders filled (validated at start, so this cannot fail)."""
+        allowed = TEXT_PLACEHOLDERS[name]
+        text: str = getattr(self, name)
+        return text.format(**{key: value for key, value in values.items() if key in allowed})
 
 
-DEFAULT_TEXTS: dict[Language, DirectionTexts] = {
-    "ru": DirectionTexts(
-        greeting=(
+def known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from error
+    return value
+
+
+def placeholders(text: str, name: str = "text") -> set[str]:
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+    except ValueError as error:
+        raise ValueError(f"{name}: {error} (write a literal brace as {{{{ or }}}})") from error
+
+
+DEFAULT_TEXTS: dict[str, dict[str, str]] = {
+    "ru": {
+        "greeting": (
             "Здравствуйте! Вы пишете в поддержку «{direction}»: вам отвечают люди. "
             "Опишите проблему: что вы делали, что ожидали, что произошло, "
             "и приложите снимок экрана, если можете."
         ),
-        acknowledgement="Обращение {number} зарегистрировано. Мы ответим как можно скорее.",
-        resolved="Обращение {number} решено. {resolution}",
-        csat_prompt="Оцените, пожалуйста, ответ по обращению {number}.",
-        csat_thanks="Спасибо за оценку!",
-        csat_good="👍 Хорошо",
-        csat_bad="👎 Плохо",
-    ),
-    "en": DirectionTexts(
-        greeting=(
+        "acknowledgement": "Обращение {number} зарегистрировано. Мы ответим как можно скорее.",
+        "resolved": "Обращение {number} решено. {resolution}",
+        "csat_prompt": "Оцените, пожалуйста, ответ по обращению {number}.",
+        "csat_thanks": "Спасибо за оценку!",
+        "csat_good": "👍 Хорошо",
+        "csat_bad": "👎 Плохо",
+        "csat_choose": "Оценить",
+    },
+    "en": {
+        "greeting": (
             "Hello! You are writing to {direction} support: real people answer here. "
             "Please describe the problem: what you did, what you expected, what happened, "
             "and attach a screenshot if you can."
         ),
-        acknowledgement="Your request {number} is registered. We will answer as soon as we can.",
-        resolved="Your request {number} is resolved. {resolution}",
-        csat_prompt="Please rate the answer to your request {number}.",
-        csat_thanks="Thank you for your rating!",
-        csat_good="👍 Good",
-        csat_bad="👎 Bad",
-    ),
+        "acknowledgement": (
+            "Your request {number} is registered. We will answer as soon as we can."
+        ),
+        "resolved": "Your request {number} is resolved. {resolution}",
+        "csat_prompt": "Please rate the answer to your request {number}.",
+        "csat_thanks": "Thank you for your rating!",
+        "csat_good": "👍 Good",
+        "csat_bad": "👎 Bad",
+        "csat_choose": "Rate",
+    },
 }
 
 
-class DirectionConfig(BaseModel):
+class WhatsAppTemplate(_Config):
+    """An approved message template (Meta approves its wording; we fill its parameters)."""
+
+    name: str = Field(min_length=1, max_length=512)
+    language: str = Field(default="ru", min_length=2, max_length=15)
+
+
+class DirectionConfig(_Config):
     """One business line: its numbers, bots, texts and thresholds."""
 
-    id: str
-    name: str = ""
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    name: str = Field(default="", max_length=100)
     language: Language = "ru"
     timezone: str = "Europe/Moscow"
     phone_numbers: list[str] = Field(default_factory=list)  # support lines (E.164)
@@ -72,29 +167,79 @@ class DirectionConfig(BaseModel):
     whatsapp_phone_number_ids: list[str] = Field(default_factory=list)
     texts: DirectionTexts | None = None
     csat_scale: Literal["binary", "stars"] = "binary"
-    whatsapp_resolved_template: str | None = None  # approved template outside the 24h window
+    # Outside WhatsApp's 24-hour window only approved templates go out: the resolution notice
+    # (parameters: number; quick-reply buttons carry the rating) and an agent's reply
+    # (parameters: number, text). Without one, such a send is refused with a clear reason.
+    whatsapp_resolved_template: str | None = None
+    whatsapp_reply_template: str | None = None
     whatsapp_template_language: str = "ru"
-    problem_call_seconds: int = 300
+    problem_call_seconds: int = Field(default=300, gt=0)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return known_zone(value)
+
+    @model_check(mode="before")
+    @classmethod
+    def _texts_over_defaults(cls, data: Any) -> Any:
+        """Given texts override the language's defaults one by one."""
+        if isinstance(data, dict) and isinstance(data.get("texts"), dict):
+            language = data.get("language", "ru")
+            defaults = DEFAULT_TEXTS.get(language, DEFAULT_TEXTS["ru"])
+            data = {**data, "texts": {**defaults, **data["texts"]}}
+        return data
 
     def display_name(self) -> str:
         return self.name or self.id.upper()
 
     def client_texts(self) -> DirectionTexts:
-        return self.texts or DEFAULT_TEXTS[self.language]
+        return self.texts or _default_texts(self.language)
 
 
-class HelpdeskConfig(BaseModel):
+@cache
+def _default_texts(language: Language) -> DirectionTexts:
+    return DirectionTexts.model_validate(DEFAULT_TEXTS[language])
+
+
+class HelpdeskConfig(_Config):
     directions: list[DirectionConfig] = Field(default_factory=list)
+
+    @field_validator("directions")
+    @classmethod
+    def _unique(cls, directions: list[DirectionConfig]) -> list[DirectionConfig]:
+        seen: set[str] = set()
+        for direction in directions:
+            if direction.id in seen:
+                raise ValueError(f"direction {direction.id!r} is configured twice")
+            seen.add(direction.id)
+        return directions
+
+
+# Settings whose values are secrets: from the variable itself, or Secrets Manager by ARN.
+SECRET_NAMES = (
+    "telegram_bot_token",
+    "telegram_secret_token",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "whatsapp_access_token",
+    "twilio_auth_token",
+    "zadarma_api_secret",
+    "generic_cti_token",
+)
 
 
 class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     stage: str = "local"
     table_name: str = "helpdesk"
     queue_url: str = ""
     problem_calls_topic_arn: str | None = None
     groups_claim: str = "cognito:groups"
-    default_direction: str = "d0"
+    default_direction: str = Field(default="d0", pattern=r"^[a-z0-9_-]{1,32}$")
     telegram_bot_token: SecretStr | None = None
+    telegram_bot_id: str | None = None  # the bot's public id (the token's part before ':')
     telegram_secret_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
     whatsapp_app_secret: SecretStr | None = None
@@ -108,11 +253,16 @@ class Settings(BaseModel):
     zadarma_timezone: str = "UTC"
     generic_cti_token: SecretStr | None = None
     public_base_url: str | None = None
-    sandbox_url: str | None = None  # where the sandbox channel posts (the local stack's)
+    sandbox_url: str | None = None  # the local stack's stand-in client (never deployed)
     config: HelpdeskConfig = Field(default_factory=HelpdeskConfig)
 
+    @field_validator("zadarma_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return known_zone(value)
+
     def direction(self, direction_id: str) -> DirectionConfig:
-        """A configured direction, or a default one: unknown lines still get served."""
+        """A configured direction, or the defaults for the default direction."""
         for direction in self.config.directions:
             if direction.id == direction_id:
                 return direction
@@ -121,6 +271,9 @@ class Settings(BaseModel):
     def direction_ids(self) -> list[str]:
         ids = [direction.id for direction in self.config.directions]
         return ids if self.default_direction in ids else [*ids, self.default_direction]
+
+    def has_direction(self, direction_id: str) -> bool:
+        return direction_id in self.direction_ids()
 
     def direction_for_phone_line(self, number: str | None) -> str:
         for direction in self.config.directions:
@@ -143,16 +296,16 @@ class Settings(BaseModel):
             return self.default_direction
         return None
 
-    def telegram_bot_id(self) -> str:
+    def own_telegram_bot_id(self) -> str:
+        if self.telegram_bot_id:
+            return self.telegram_bot_id
         token = self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else ""
         return token.split(":", 1)[0] or "bot"
 
-
-def _load_config(raw: str | None) -> HelpdeskConfig:
-    if not raw:
-        return HelpdeskConfig()
-    text = raw if raw.lstrip().startswith("{") else Path(raw).read_text(encoding="utf-8")
-    return HelpdeskConfig.model_validate(json.loads(text))
+    def secret(self, name: str) -> str:
+        """A secret's value, '' when unset (callers then refuse: fail closed)."""
+        value: SecretStr | None = getattr(self, name)
+        return value.get_secret_value() if value else ""
 
 
 _ENV_NAMES = {
@@ -163,6 +316,7 @@ _ENV_NAMES = {
     "groups_claim": "GROUPS_CLAIM",
     "default_direction": "DEFAULT_DIRECTION",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
+    "telegram_bot_id": "TELEGRAM_BOT_ID",
     "telegram_secret_token": "TELEGRAM_SECRET_TOKEN",
     "telegram_api_base": "TELEGRAM_API_BASE",
     "whatsapp_app_secret": "WHATSAPP_APP_SECRET",
@@ -180,11 +334,79 @@ _ENV_NAMES = {
 }
 
 
+def load_config(raw: str | None) -> HelpdeskConfig:
+    """HELPDESK_CONFIG as inline JSON, a file path, or `s3://bucket/key[?versionId=...]`."""
+    if not raw or not raw.strip():
+        return HelpdeskConfig()
+    source = raw.strip()
+    if source.startswith("{"):
+        text = source
+    elif source.startswith("s3://"):
+        text = _read_s3(source)
+    else:
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except OSError as error:
+            raise ConfigError(f"HELPDESK_CONFIG: cannot read {source}: {error}") from error
+    if not text.strip():
+        return HelpdeskConfig()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"HELPDESK_CONFIG: not valid JSON: {error}") from error
+    try:
+        return HelpdeskConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"HELPDESK_CONFIG: {_describe(error)}") from None
+
+
+def _read_s3(url: str) -> str:
+    """The config object; a bucket without it yet (first deploy) means no configuration."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    parts = urlsplit(url)
+    request: dict[str, Any] = {"Bucket": parts.netloc, "Key": parts.path.lstrip("/")}
+    if version := parse_qs(parts.query).get("versionId"):
+        request["VersionId"] = version[0]
+    try:
+        body = boto3.client("s3").get_object(**request)["Body"].read()
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+            return ""
+        raise ConfigError(f"HELPDESK_CONFIG: cannot read {url}: {error}") from error
+    return str(body.decode("utf-8"))
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for problem in error.errors():
+        where = ""
+        for part in problem["loc"]:
+            where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)
+
+
+def _secret_from_arn(arn: str) -> str:
+    import boto3
+
+    return str(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+
 @cache
 def get_settings() -> Settings:
     # An empty variable counts as unset: CloudFormation passes "" for optional parameters.
     values: dict[str, object] = {
         field: os.environ[name] for field, name in _ENV_NAMES.items() if os.environ.get(name)
     }
-    values["config"] = _load_config(os.environ.get("HELPDESK_CONFIG"))
-    return Settings.model_validate(values)
+    for field in SECRET_NAMES:
+        arn = os.environ.get(f"{_ENV_NAMES[field]}_SECRET_ARN")
+        if field not in values and arn:
+            values[field] = _secret_from_arn(arn)
+    values["config"] = load_config(os.environ.get("HELPDESK_CONFIG"))
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(f"environment: {_describe(error)}") from None

@@ -1,7 +1,9 @@
-"""Ticket rules: what each action may do in each status, and what it records.
+"""Ticket rules: opening a ticket, what each action may do in each status, what it records.
 
-Pure: every action takes the current ticket and returns a `TicketChange` (the new ticket,
-its history entry, any messages to store and jobs to enqueue). `service` persists it.
+Pure: every rule takes the current ticket and returns a `TicketChange` (the new ticket, its
+history entries, any messages to store and jobs to enqueue); `store.tickets.writes_for`
+turns it into writes. One rule per fact: `open_ticket` opens every ticket (a message, a call,
+an agent's hand), `raise_urgency` raises every priority a client's words raise.
 
 Status transitions:
 
@@ -14,10 +16,12 @@ Status transitions:
 | resolve | new, open, on_hold              | resolved  |
 | close   | new, open, on_hold, resolved    | closed    |
 | reopen  | on_hold, resolved, closed       | open      |
+| a client writes | new, open, on_hold / resolved / closed | unchanged / open / a new ticket |
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +39,7 @@ from helpdesk.models import (
     Priority,
     Status,
     Ticket,
+    iso,
 )
 
 ACTIVE = (Status.NEW, Status.OPEN, Status.ON_HOLD)
@@ -47,16 +52,51 @@ ALLOWED_FROM: dict[str, tuple[Status, ...]] = {
     "close": (*ACTIVE, Status.RESOLVED),
     "reopen": (Status.ON_HOLD, Status.RESOLVED, Status.CLOSED),
 }
-WRITTEN_CHANNELS = (Channel.TELEGRAM, Channel.WHATSAPP, Channel.SANDBOX)
-MAX_TEXT = 4000  # Telegram's limit is 4096; WhatsApp's 4096 too
+MAX_TEXT = 4000  # what an agent may write in one reply (Telegram's limit is 4096)
+SUBJECT_LENGTH = 120
+URGENT = re.compile(r"(срочно|urgent)", re.IGNORECASE)
+CUSTOMER = Actor(user_id="customer", roles=frozenset())
+DELIVERY_FAILED_FLAG = "delivery_failed"
 
 
 @dataclass
 class TicketChange:
     ticket: Ticket
-    history: HistoryEntry
+    history: list[HistoryEntry] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     jobs: list[Job] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Who opened a ticket, where, and how to answer them."""
+
+    direction: str
+    channel: Channel
+    customer_id: str
+    subject: str
+    customer_name: str | None = None
+    customer_address: str | None = None  # a phone number, @username, chat id: for people
+    recipient_id: str | None = None  # where the channel delivers replies (chat id, wa_id)
+    service_id: str | None = None  # which bot / business number / line was contacted
+    last_customer_message_at: datetime | None = None
+
+
+def ticket_number(direction: str, sequence: int) -> str:
+    """D0-000123: what agents and clients say; the counter never reuses a sequence."""
+    return f"{direction.upper()}-{sequence:06d}"
+
+
+def urgency(text: str) -> str | None:
+    """Why a client's words raise the priority ('client wrote "СРОЧНО"'), or None."""
+    found = URGENT.search(text or "")
+    return f"client wrote {found.group(0)!r}" if found else None
+
+
+def subject_of(text: str, placeholder: str = "(attachment)") -> str:
+    """The first line of the first message, or a placeholder for a bare attachment."""
+    lines = (text or "").strip().splitlines()
+    return lines[0].strip()[:SUBJECT_LENGTH] if lines else placeholder
 
 
 def check_allowed(ticket: Ticket, action: str) -> None:
@@ -71,6 +111,11 @@ def check_allowed(ticket: Ticket, action: str) -> None:
         )
 
 
+def plain(value: Any) -> Any:
+    """An enum as its value, for history entries."""
+    return value.value if hasattr(value, "value") else value
+
+
 def _changed(ticket: Ticket, now: datetime, **values: Any) -> tuple[Ticket, dict[str, list[Any]]]:
     changes = {
         name: [plain(getattr(ticket, name)), plain(value)]
@@ -81,22 +126,99 @@ def _changed(ticket: Ticket, now: datetime, **values: Any) -> tuple[Ticket, dict
     return updated, changes
 
 
-def plain(value: Any) -> Any:
-    """An enum as its value, for history entries."""
-    return value.value if hasattr(value, "value") else value
-
-
 def _entry(ticket: Ticket, actor: str, action: str, now: datetime, **kwargs: Any) -> HistoryEntry:
     return HistoryEntry(ticket_id=ticket.id, at=now, actor=actor, action=action, **kwargs)
 
 
-def _clean_text(text: str) -> str:
+def clean_text(text: str) -> str:
     cleaned = text.strip()
     if not cleaned:
         raise BadRequest("text must not be empty", field="text")
     if len(cleaned) > MAX_TEXT:
         raise BadRequest(f"text is longer than {MAX_TEXT} characters", field="text")
     return cleaned
+
+
+# ---- opening and the client's own messages ----------------------------------------------
+
+
+def open_ticket(
+    number: str,
+    contact: Contact,
+    now: datetime,
+    *,
+    actor: str,
+    note: str | None = None,
+    first_message: Message | None = None,
+) -> TicketChange:
+    """A new ticket for a contact: the one way every ticket starts."""
+    ticket = Ticket(
+        id=number,
+        direction=contact.direction,
+        channel=contact.channel,
+        customer_id=contact.customer_id,
+        customer_name=contact.customer_name,
+        customer_address=contact.customer_address,
+        subject=contact.subject,
+        recipient_id=contact.recipient_id,
+        service_id=contact.service_id,
+        created_at=now,
+        updated_at=now,
+        last_customer_message_at=contact.last_customer_message_at,
+        message_count=1 if first_message else 0,
+        version=1,
+    )
+    messages = []
+    if first_message:
+        messages.append(first_message.model_copy(update={"ticket_id": number}))
+    change = TicketChange(ticket, [_entry(ticket, actor, "create", now, note=note)], messages)
+    if first_message and (why := urgency(first_message.text)):
+        change = raise_urgency(change, why, now)
+    return change
+
+
+def raise_urgency(change: TicketChange, why: str, now: datetime) -> TicketChange:
+    """The client's words make the ticket urgent; history says from what and why."""
+    ticket = change.ticket
+    if ticket.priority == Priority.URGENT:
+        return change
+    entry = _entry(
+        ticket,
+        CUSTOMER.user_id,
+        "priority",
+        now,
+        changes={"priority": [ticket.priority.value, Priority.URGENT.value]},
+        note=why,
+    )
+    updated = ticket.model_copy(update={"priority": Priority.URGENT, "priority_reason": why})
+    return TicketChange(updated, [*change.history, entry], change.messages, change.jobs)
+
+
+def client_wrote(ticket: Ticket, message: Message, now: datetime) -> TicketChange | None:
+    """A client's message on their ticket; None when the ticket is closed (open a new one).
+
+    A resolved ticket reopens: the client answering "it is still broken" is the same problem.
+    """
+    if ticket.status == Status.CLOSED:
+        return None
+    history: list[HistoryEntry] = []
+    if ticket.status == Status.RESOLVED:
+        reopened = reopen(ticket, now, actor=CUSTOMER, reason="the client wrote after resolution")
+        ticket, history = reopened.ticket, reopened.history
+    else:
+        ticket = ticket.model_copy(update={"updated_at": now, "version": ticket.version + 1})
+    ticket = ticket.model_copy(
+        update={
+            "message_count": ticket.message_count + 1,
+            "last_customer_message_at": max(
+                filter(None, (ticket.last_customer_message_at, message.at))
+            ),
+        }
+    )
+    change = TicketChange(ticket, history, [message.model_copy(update={"ticket_id": ticket.id})])
+    if why := urgency(message.text):
+        change = raise_urgency(change, why, now)
+    return change
 
 
 def outbound_message(
@@ -107,8 +229,8 @@ def outbound_message(
     now: datetime,
     message_id: str | None = None,
     buttons: list[dict[str, str]] | None = None,
-) -> tuple[Message, SendMessageJob]:
-    """A message to the client, stored as queued, and the job that sends it."""
+) -> Message:
+    """A message to the client, stored as queued until the dispatcher sends it."""
     message = Message(
         ticket_id=ticket.id,
         kind=kind,
@@ -121,25 +243,33 @@ def outbound_message(
         service_id=ticket.service_id,
         buttons=buttons or [],
     )
-    if message_id:
-        message = message.model_copy(update={"id": message_id})
-    return message, SendMessageJob(ticket_id=ticket.id, message_id=message.id)
+    return message.model_copy(update={"id": message_id}) if message_id else message
+
+
+def send_in_order(messages: list[Message]) -> list[Job]:
+    """One job for messages the client must read in this order (greeting, then number)."""
+    if not messages:
+        return []
+    first, *rest = messages
+    return [
+        SendMessageJob(ticket_id=first.ticket_id, message_id=first.id, then=[m.id for m in rest])
+    ]
+
+
+# ---- what agents do -----------------------------------------------------------------------
 
 
 def reply(
     ticket: Ticket, now: datetime, *, actor: Actor, text: str, message_id: str | None = None
 ) -> TicketChange:
     check_allowed(ticket, "reply")
-    if ticket.channel not in WRITTEN_CHANNELS:
-        raise InvalidTransition(
-            f"a {ticket.channel.value} ticket has no written channel to reply in; "
-            "call the client back and add a comment",
-            channel=ticket.channel.value,
-        )
-    message, job = outbound_message(
-        ticket, MessageKind.REPLY, actor.user_id, _clean_text(text), now, message_id
+    message = outbound_message(
+        ticket, MessageKind.REPLY, actor.user_id, clean_text(text), now, message_id
     )
-    values: dict[str, Any] = {"message_count": ticket.message_count + 1}
+    values: dict[str, Any] = {
+        "message_count": ticket.message_count + 1,
+        "flags": [flag for flag in ticket.flags if flag != DELIVERY_FAILED_FLAG],
+    }
     if ticket.status == Status.NEW:
         values["status"] = Status.OPEN
     if ticket.first_response_at is None:
@@ -149,7 +279,7 @@ def reply(
     updated, changes = _changed(ticket, now, **values)
     changes.pop("message_count", None)
     history = _entry(ticket, actor.user_id, "reply", now, changes=changes, note=message.id)
-    return TicketChange(updated, history, [message], [job])
+    return TicketChange(updated, [history], [message], send_in_order([message]))
 
 
 def comment(ticket: Ticket, now: datetime, *, actor: Actor, text: str) -> TicketChange:
@@ -157,19 +287,19 @@ def comment(ticket: Ticket, now: datetime, *, actor: Actor, text: str) -> Ticket
         ticket_id=ticket.id,
         kind=MessageKind.COMMENT,
         author=actor.user_id,
-        text=_clean_text(text),
+        text=clean_text(text),
         at=now,
         channel=ticket.channel,
     )
     updated, _ = _changed(ticket, now, message_count=ticket.message_count + 1)
     history = _entry(ticket, actor.user_id, "comment", now, note=message.id)
-    return TicketChange(updated, history, [message])
+    return TicketChange(updated, [history], [message])
 
 
 def assign(ticket: Ticket, now: datetime, *, actor: Actor, assignee: str | None) -> TicketChange:
     check_allowed(ticket, "assign")
     updated, changes = _changed(ticket, now, assignee=assignee or None)
-    return TicketChange(updated, _entry(ticket, actor.user_id, "assign", now, changes=changes))
+    return TicketChange(updated, [_entry(ticket, actor.user_id, "assign", now, changes=changes)])
 
 
 def update_fields(
@@ -193,7 +323,7 @@ def update_fields(
     if not values:
         raise BadRequest("nothing to change: give category, topic or priority")
     updated, changes = _changed(ticket, now, **values)
-    return TicketChange(updated, _entry(ticket, actor.user_id, "update", now, changes=changes))
+    return TicketChange(updated, [_entry(ticket, actor.user_id, "update", now, changes=changes)])
 
 
 def hold(
@@ -203,7 +333,7 @@ def hold(
     updated, changes = _changed(
         ticket, now, status=Status.ON_HOLD, external_task_url=task_url, hold_reason=reason
     )
-    return TicketChange(updated, _entry(ticket, actor.user_id, "hold", now, changes=changes))
+    return TicketChange(updated, [_entry(ticket, actor.user_id, "hold", now, changes=changes)])
 
 
 def resolve(
@@ -213,13 +343,13 @@ def resolve(
     updated, changes = _changed(
         ticket, now, status=Status.RESOLVED, resolved_at=now, resolution=resolution
     )
-    return TicketChange(updated, _entry(ticket, actor.user_id, "resolve", now, changes=changes))
+    return TicketChange(updated, [_entry(ticket, actor.user_id, "resolve", now, changes=changes)])
 
 
 def close(ticket: Ticket, now: datetime, *, actor: Actor) -> TicketChange:
     check_allowed(ticket, "close")
     updated, changes = _changed(ticket, now, status=Status.CLOSED, closed_at=now)
-    return TicketChange(updated, _entry(ticket, actor.user_id, "close", now, changes=changes))
+    return TicketChange(updated, [_entry(ticket, actor.user_id, "close", now, changes=changes)])
 
 
 def reopen(
@@ -233,9 +363,10 @@ def reopen(
         resolved_at=None,
         closed_at=None,
         hold_reason=None,
+        resolution=None,
     )
     history = _entry(ticket, actor.user_id, "reopen", now, changes=changes, note=reason)
-    return TicketChange(updated, history)
+    return TicketChange(updated, [history])
 
 
 REVIEW_VERDICTS = ("ok", "coaching", "escalate")
@@ -247,7 +378,16 @@ def review_call(
     """A reviewer's verdict on a (problem) call; a later verdict replaces it, history keeps both."""
     if ticket.call is None:
         raise InvalidTransition("only phone tickets have a call to review", channel=ticket.channel)
-    review = {"verdict": verdict, "note": note, "by": actor.user_id, "at": now.isoformat()}
+    review = {"verdict": verdict, "note": note, "by": actor.user_id, "at": iso(now)}
     updated, changes = _changed(ticket, now, call_review=review)
     history = _entry(ticket, actor.user_id, "call_review", now, changes=changes, note=verdict)
-    return TicketChange(updated, history)
+    return TicketChange(updated, [history])
+
+
+def delivery_failed(ticket: Ticket, message_id: str, reason: str, now: datetime) -> TicketChange:
+    """A message did not reach the client: flag the ticket so an agent sees it in the queue."""
+    flags = sorted({*ticket.flags, DELIVERY_FAILED_FLAG})
+    updated, changes = _changed(ticket, now, flags=flags)
+    history = _entry(ticket, "system", "delivery_failed", now, changes=changes, note=reason)
+    history = history.model_copy(update={"note": f"{message_id}: {reason}"[:1000]})
+    return TicketChange(updated, [history])

@@ -32,9 +32,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from helpdesk.channels import CallDirection, CallEvent, CallKind
 from helpdesk.phones import normalize_phone
-from helpdesk.telephony import (
+from helpdesk.telephony.base import (
+    CallDirection,
+    CallEvent,
+    CallKind,
     MalformedCallback,
     UnsupportedEvent,
     constant_time_equals,

@@ -1,18 +1,14 @@
-"""What every provider adapter turns its traffic into, and what every outbound channel raises.
+"""What every messenger adapter turns its traffic into, and what every sender raises.
 
-Adapters (telegram, whatsapp, twilio, zadarma, generic_cti) parse and verify provider
-payloads into these plain types; the domain (messages, calls) never sees a provider format.
+Adapters (telegram, whatsapp, and the ones to come) verify and parse provider payloads into
+these plain types; the use cases never see a provider format.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol
-
-MessengerChannel = Literal["telegram", "whatsapp"]
-CallKind = Literal["started", "ringing", "answered", "ended", "recording"]
-CallDirection = Literal["inbound", "outbound"]
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -28,7 +24,7 @@ class Attachment:
 class InboundMessage:
     """A client's message (or an edit of one) as a provider delivered it."""
 
-    channel: MessengerChannel
+    channel: str
     event_id: str  # provider's own unique id of this delivery's content: the dedupe key
     service_id: str  # which bot / business number received it: selects the direction
     sender_id: str  # chat id (Telegram) or wa_id (WhatsApp): where replies go
@@ -36,6 +32,7 @@ class InboundMessage:
     text: str
     sent_at: datetime
     sender_name: str | None = None
+    sender_username: str | None = None  # @username, when the provider tells it
     sender_phone: str | None = None  # E.164 with '+', when the provider tells it
     attachments: tuple[Attachment, ...] = ()
     edited: bool = False
@@ -45,7 +42,7 @@ class InboundMessage:
 class ButtonPress:
     """A press on a button we sent (CSAT ratings come this way)."""
 
-    channel: MessengerChannel
+    channel: str
     event_id: str
     service_id: str
     sender_id: str
@@ -59,41 +56,21 @@ class ButtonPress:
 class DeliveryStatus:
     """A provider's word on a message we sent: sent, delivered, read, failed."""
 
-    channel: MessengerChannel
+    channel: str
     event_id: str
     service_id: str
     provider_message_id: str
     recipient_id: str
     status: str
     at: datetime
-    conversation: dict | None = None  # WhatsApp conversation object, kept for finance
-    pricing: dict | None = None  # WhatsApp pricing object, kept for finance
-    errors: tuple[dict, ...] = ()
+    # WhatsApp's conversation and pricing objects, kept for finance, as plain scalars
+    # (limits.scalar_map): no provider object is stored verbatim.
+    conversation: dict[str, str | int | bool] = field(default_factory=dict)
+    pricing: dict[str, str | int | bool] = field(default_factory=dict)
+    error: str | None = None  # why a 'failed' status failed: "131026: Message undeliverable"
 
 
 InboundEvent = InboundMessage | ButtonPress | DeliveryStatus
-
-
-@dataclass(frozen=True)
-class CallEvent:
-    """One provider notification about a phone call, in one shape for every provider."""
-
-    provider: str  # twilio, zadarma, generic
-    call_id: str
-    event_id: str  # unique per notification: duplicates of it change nothing
-    kind: CallKind
-    at: datetime
-    call_direction: CallDirection = "inbound"
-    from_number: str | None = None  # E.164 with '+' where it can be told, else as given
-    to_number: str | None = None  # the called line
-    status: str | None = (
-        None  # final status on 'ended': completed, no-answer, busy, canceled, failed
-    )
-    answered: bool | None = None
-    duration_seconds: int | None = None  # talk time when the provider gives it
-    agent: str | None = None  # extension / agent id that answered or was meant to
-    recording_url: str | None = None
-    raw_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +86,7 @@ class OutboundText:
     recipient_id: str
     text: str
     buttons: tuple[Button, ...] = ()
+    buttons_label: str | None = None  # a menu of choices' own label (WhatsApp list button)
     service_id: str | None = None  # WhatsApp: the phone_number_id to send from
     template_name: str | None = None  # WhatsApp: approved template for outside the 24h window
     template_language: str | None = None
@@ -138,5 +116,7 @@ class TransientSendError(SendError):
     """Network trouble or a provider 5xx: retry later."""
 
 
-class Channel(Protocol):
+class Sender(Protocol):
+    """Delivers one message in a channel; raises a SendError subclass when it did not."""
+
     def send(self, message: OutboundText) -> SendResult: ...

@@ -15,7 +15,8 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from helpdesk.channels import (
+from helpdesk import limits
+from helpdesk.channels.base import (
     Attachment,
     Button,
     ButtonPress,
@@ -27,9 +28,12 @@ from helpdesk.channels import (
     SendResult,
     TransientSendError,
 )
+from helpdesk.channels.http import post_json
 
 # InlineKeyboardButton.callback_data: "Data to be sent in a callback query ..., 1-64 bytes".
 CALLBACK_DATA_MAX_BYTES = 64
+# sendMessage.text: "Text of the message to be sent, 1-4096 characters after entities parsing".
+TEXT_MAX_CHARS = 4096
 # Used when a 429 carries no parameters.retry_after (should not happen, but must not be 0).
 DEFAULT_RETRY_AFTER = 30
 
@@ -145,7 +149,11 @@ def parse_update(
         raise MalformedPayload(f"not a Telegram Update: {_first_error(exc)}") from None
 
     # update_id is only unique per bot, so the bot is part of the dedupe key.
-    event_id = f"tg:{service_id}:{update.update_id}"
+    try:
+        event_id = limits.identifier(f"tg:{service_id}:{update.update_id}", "update_id")
+        _check_ids(update)
+    except limits.LimitExceeded as error:
+        raise MalformedPayload(str(error)) from None
     if update.message is not None:
         return _message_events(update.message, event_id, service_id, edited=False)
     if update.edited_message is not None:
@@ -154,6 +162,18 @@ def parse_update(
         pressed_at = received_at or datetime.now(UTC)
         return _callback_events(update.callback_query, event_id, service_id, pressed_at)
     return []  # my_chat_member, channel_post, inline_query, ...: not a client's message
+
+
+def _check_ids(update: Update) -> None:
+    """Ids become keys: refuse numbers no Telegram object has (ids fit in 64 bits)."""
+    for message in (update.message, update.edited_message):
+        if message is not None:
+            limits.identifier(str(message.chat.id), "chat.id", 32)
+            limits.identifier(str(message.message_id), "message_id", 32)
+    if update.callback_query is not None:
+        limits.identifier(update.callback_query.id, "callback_query.id", 64)
+        if update.callback_query.message is not None:
+            limits.identifier(str(update.callback_query.message.chat.id), "chat.id", 32)
 
 
 def _first_error(exc: ValidationError) -> str:
@@ -168,7 +188,7 @@ def _message_events(
     if msg.chat.type != "private":
         return []  # the helpdesk talks to clients one to one; groups are not tickets
     attachments = _attachments(msg)
-    text = msg.text if msg.text is not None else (msg.caption or "")
+    text = limits.text(msg.text if msg.text is not None else (msg.caption or ""))
     if not text and not attachments:
         return []  # service messages, locations, polls...: nothing an agent can answer
     timestamp = msg.edit_date if edited and msg.edit_date else msg.date
@@ -185,7 +205,8 @@ def _message_events(
             provider_message_id=str(msg.message_id),
             text=text,
             sent_at=sent_at,
-            sender_name=_sender_name(msg),
+            sender_name=limits.optional_text(_sender_name(msg), limits.MAX_NAME),
+            sender_username=limits.optional_text(_username(msg), limits.MAX_NAME),
             attachments=attachments,
             edited=edited,
         )
@@ -197,22 +218,32 @@ def _attachments(msg: Message) -> tuple[Attachment, ...]:
     if msg.photo:
         # Telegram sends every size it made; the largest is the one worth keeping.
         largest = max(msg.photo, key=lambda p: (p.width * p.height, p.file_size or 0))
-        found.append(Attachment(kind="photo", file_id=largest.file_id, caption=msg.caption))
+        found.append(
+            Attachment(
+                kind="photo",
+                file_id=limits.identifier(largest.file_id, "photo.file_id"),
+                caption=limits.optional_text(msg.caption),
+            )
+        )
     for kind in ("document", "audio", "video", "voice"):
         ref: FileRef | None = getattr(msg, kind)
         if ref is not None:
             found.append(
                 Attachment(
                     kind=kind,
-                    file_id=ref.file_id,
-                    caption=msg.caption,
-                    mime_type=ref.mime_type,
-                    file_name=ref.file_name,
+                    file_id=limits.identifier(ref.file_id, f"{kind}.file_id"),
+                    caption=limits.optional_text(msg.caption),
+                    mime_type=limits.optional_text(ref.mime_type, 255),
+                    file_name=limits.optional_text(ref.file_name, 255),
                 )
             )
     if msg.sticker is not None:
         found.append(
-            Attachment(kind="sticker", file_id=msg.sticker.file_id, mime_type=msg.sticker.mime_type)
+            Attachment(
+                kind="sticker",
+                file_id=limits.identifier(msg.sticker.file_id, "sticker.file_id"),
+                mime_type=limits.optional_text(msg.sticker.mime_type, 255),
+            )
         )
     return tuple(found)
 
@@ -221,9 +252,13 @@ def _sender_name(msg: Message) -> str | None:
     person = msg.from_
     first = person.first_name if person else msg.chat.first_name
     last = person.last_name if person else msg.chat.last_name
-    username = person.username if person else msg.chat.username
     full = " ".join(part for part in (first, last) if part)
-    return full or username or None
+    return full or (person.username if person else msg.chat.username) or None
+
+
+def _username(msg: Message) -> str | None:
+    username = msg.from_.username if msg.from_ else msg.chat.username
+    return f"@{username}" if username else None
 
 
 def _callback_events(
@@ -240,7 +275,7 @@ def _callback_events(
             event_id=event_id,
             service_id=service_id,
             sender_id=str(query.message.chat.id),
-            data=query.data,
+            data=limits.text(query.data, CALLBACK_DATA_MAX_BYTES * 4),
             pressed_at=pressed_at,
             callback_query_id=query.id,
             replied_to_message_id=str(query.message.message_id),
@@ -264,41 +299,22 @@ class TelegramClient:
 
     def send(self, message: OutboundText) -> SendResult:
         """sendMessage, with the buttons (if any) as one row of an inline keyboard."""
-        payload: dict[str, Any] = {
-            "chat_id": _chat_id(message.recipient_id),
-            "text": message.text,
-        }
-        if message.buttons:
-            row = [_inline_button(button) for button in message.buttons]
-            payload["reply_markup"] = {"inline_keyboard": [row]}
+        return self._send(send_message_payload(message))
+
+    def _send(self, payload: dict[str, Any]) -> SendResult:
         result = self._call("sendMessage", payload)
         message_id = result.get("message_id") if isinstance(result, dict) else None
         return SendResult(provider_message_id=None if message_id is None else str(message_id))
 
-    def answer_callback_query(self, callback_query_id: str, text: str | None = None) -> None:
-        """Stop the client's progress spinner on a pressed button (optionally with a toast)."""
-        payload: dict[str, Any] = {"callback_query_id": callback_query_id}
-        if text:
-            payload["text"] = text
-        self._call("answerCallbackQuery", payload)
-
     def _call(self, method: str, payload: dict[str, Any]) -> Any:
-        # The URL holds the bot token, so request exceptions are never chained or quoted.
-        try:
-            response = self._session.post(
-                f"{self._bot_url}/{method}", json=payload, timeout=self._timeout
-            )
-        except requests.Timeout:
-            raise TransientSendError(f"telegram {method}: timed out") from None
-        except requests.RequestException as exc:
-            raise TransientSendError(f"telegram {method}: {type(exc).__name__}") from None
-
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            data = {}
+        # The URL holds the bot token: post_json never quotes it in an error.
+        response, data = post_json(
+            self._session,
+            f"{self._bot_url}/{method}",
+            payload,
+            f"telegram {method}",
+            timeout=self._timeout,
+        )
         status = response.status_code
         if 200 <= status < 300 and data.get("ok") is True:
             return data.get("result")
@@ -318,6 +334,33 @@ class TelegramClient:
         raise TransientSendError(detail)  # ok=false on a 2xx, or no JSON at all
 
 
+def send_message_payload(message: OutboundText) -> dict[str, Any]:
+    """The sendMessage parameters for one OutboundText, within the Bot API's limits."""
+    if not message.text.strip() or len(message.text) > TEXT_MAX_CHARS:
+        raise PermanentSendError(
+            f"telegram sendMessage: text must be 1-{TEXT_MAX_CHARS} characters, "
+            f"got {len(message.text)}"
+        )
+    payload: dict[str, Any] = {"chat_id": _chat_id(message.recipient_id), "text": message.text}
+    if message.buttons:
+        row = [_inline_button(button) for button in message.buttons]
+        payload["reply_markup"] = {"inline_keyboard": [row]}
+    return payload
+
+
+def answer_callback_query(callback_query_id: str, text: str | None = None) -> dict[str, Any]:
+    """An answerCallbackQuery call given as the webhook's own response (the Bot API allows one
+    method call in the reply to an update): the client's spinner stops at once, and a
+    refusal of a stale query can never be retried into the dead-letter queue."""
+    reply: dict[str, Any] = {
+        "method": "answerCallbackQuery",
+        "callback_query_id": callback_query_id,
+    }
+    if text:
+        reply["text"] = text[:200]
+    return reply
+
+
 def _chat_id(recipient_id: str) -> int | str:
     # Numeric ids go out as JSON integers, as the Bot API documents chat_id.
     return int(recipient_id) if _INTEGER_CHAT_ID.fullmatch(recipient_id) else recipient_id
@@ -326,7 +369,7 @@ def _chat_id(recipient_id: str) -> int | str:
 def _inline_button(button: Button) -> dict[str, str]:
     size = len(button.data.encode("utf-8"))
     if not 1 <= size <= CALLBACK_DATA_MAX_BYTES:
-        raise ValueError(
+        raise PermanentSendError(
             f"callback_data must be 1-{CALLBACK_DATA_MAX_BYTES} bytes in UTF-8, "
             f"got {size} for button {button.label!r}"
         )

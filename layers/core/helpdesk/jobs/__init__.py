@@ -8,20 +8,13 @@ from pydantic import BaseModel, Field, TypeAdapter
 
 
 class SendMessageJob(BaseModel):
-    """Send a stored, queued message to the client in its ticket's channel."""
+    """Send stored, queued messages to the client in their ticket's channel, in order."""
 
     type: Literal["send_message"] = "send_message"
     ticket_id: str
     message_id: str
+    then: list[str] = Field(default_factory=list)  # sent after this one, in this order
     attempt: int = 0  # how many times a provider asked us to wait
-
-
-class AnswerButtonJob(BaseModel):
-    """Tell Telegram the button press was received (stops the client's spinner)."""
-
-    type: Literal["answer_button"] = "answer_button"
-    callback_query_id: str
-    text: str | None = None
 
 
 class ProblemCallNoticeJob(BaseModel):
@@ -31,9 +24,7 @@ class ProblemCallNoticeJob(BaseModel):
     ticket_id: str
 
 
-Job = Annotated[
-    SendMessageJob | AnswerButtonJob | ProblemCallNoticeJob, Field(discriminator="type")
-]
+Job = Annotated[SendMessageJob | ProblemCallNoticeJob, Field(discriminator="type")]
 JOB_ADAPTER: TypeAdapter[Job] = TypeAdapter(Job)
 
 
@@ -42,7 +33,5 @@ def job_key(job: Job) -> str:
     match job:
         case SendMessageJob():
             return f"send:{job.ticket_id}:{job.message_id}:{job.attempt}"
-        case AnswerButtonJob():
-            return f"answer:{job.callback_query_id}"
         case ProblemCallNoticeJob():
             return f"problem_call:{job.ticket_id}"

@@ -9,7 +9,34 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
+
+CallKind = Literal["started", "ringing", "answered", "ended", "recording"]
+CallDirection = Literal["inbound", "outbound"]
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One provider notification about a phone call, in one shape for every provider."""
+
+    provider: str  # twilio, zadarma, generic
+    call_id: str
+    event_id: str  # unique per notification: duplicates of it change nothing
+    kind: CallKind
+    at: datetime
+    call_direction: CallDirection = "inbound"
+    from_number: str | None = None  # E.164 with '+' where it can be told, else as given
+    to_number: str | None = None  # the called line
+    status: str | None = (
+        None  # final status on 'ended': completed, no-answer, busy, canceled, failed
+    )
+    answered: bool | None = None
+    duration_seconds: int | None = None  # talk time when the provider gives it
+    agent: str | None = None  # extension / agent id that answered or was meant to
+    recording_url: str | None = None
+    raw_status: str | None = None
 
 
 class MalformedCallback(ValueError):

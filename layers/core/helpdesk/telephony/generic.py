@@ -22,9 +22,14 @@ from pydantic import (
     model_validator,
 )
 
-from helpdesk.channels import CallEvent, CallKind
 from helpdesk.phones import normalize_phone
-from helpdesk.telephony import MalformedCallback, constant_time_equals, received_time
+from helpdesk.telephony.base import (
+    CallEvent,
+    CallKind,
+    MalformedCallback,
+    constant_time_equals,
+    received_time,
+)
 
 PROVIDER = "generic"
 

@@ -30,9 +30,11 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
-from helpdesk.channels import CallDirection, CallEvent, CallKind
 from helpdesk.phones import normalize_phone
-from helpdesk.telephony import (
+from helpdesk.telephony.base import (
+    CallDirection,
+    CallEvent,
+    CallKind,
     MalformedCallback,
     constant_time_equals,
     optional_int,

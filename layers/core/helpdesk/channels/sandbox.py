@@ -12,7 +12,7 @@ from dataclasses import asdict
 
 import requests
 
-from helpdesk.channels import OutboundText, SendResult, TransientSendError
+from helpdesk.channels.base import OutboundText, SendResult, TransientSendError
 
 logger = logging.getLogger(__name__)
 

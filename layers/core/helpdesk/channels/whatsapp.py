@@ -16,7 +16,8 @@ from typing import Any, Literal
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from helpdesk.channels import (
+from helpdesk import limits
+from helpdesk.channels.base import (
     Attachment,
     ButtonPress,
     DeliveryStatus,
@@ -28,10 +29,14 @@ from helpdesk.channels import (
     SendResult,
     TransientSendError,
 )
+from helpdesk.channels.http import post_json
 
 MAX_REPLY_BUTTONS = 3  # interactive reply buttons: "up to three predefined replies"
 BUTTON_TITLE_MAX_CHARS = 20
 BUTTON_ID_MAX_CHARS = 256
+TEXT_BODY_MAX_CHARS = 4096  # text.body
+INTERACTIVE_BODY_MAX_CHARS = 1024  # interactive.body.text
+MAX_QUICK_REPLIES = 10  # quick-reply buttons of a template
 
 # Graph API error codes (error.code), see the Cloud API error codes reference.
 OUTSIDE_WINDOW_CODE = 131047  # Re-engagement message: the 24-hour window is closed
@@ -218,7 +223,10 @@ def parse_notification(body: Any) -> list[InboundEvent]:
                 raise MalformedPayload(
                     f"not a WhatsApp messages value: {_first_error(exc)}"
                 ) from None
-            events.extend(_value_events(value))
+            try:
+                events.extend(_value_events(value))
+            except limits.LimitExceeded as error:
+                raise MalformedPayload(str(error)) from None
     return events
 
 
@@ -229,7 +237,7 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def _value_events(value: Value) -> list[InboundEvent]:
-    service_id = value.metadata.phone_number_id
+    service_id = limits.identifier(value.metadata.phone_number_id, "metadata.phone_number_id")
     names = {c.wa_id: c.profile.name for c in value.contacts if c.wa_id and c.profile}
     events: list[InboundEvent] = []
     for message in value.messages:
@@ -245,8 +253,10 @@ def _value_events(value: Value) -> list[InboundEvent]:
 def _message_event(
     msg: WaMessage, service_id: str, names: dict[str, str | None]
 ) -> InboundEvent | None:
-    event_id = f"wa:{msg.id}"
-    at = _timestamp(msg.timestamp, f"message {msg.id}")
+    message_id = limits.identifier(msg.id, "messages[].id")
+    sender = limits.identifier(msg.from_, "messages[].from", 64)
+    event_id = f"wa:{message_id}"
+    at = _timestamp(msg.timestamp, f"message {message_id}")
     if msg.type in ("interactive", "button"):
         data = _pressed_data(msg)
         if data is None:
@@ -255,17 +265,19 @@ def _message_event(
             channel="whatsapp",
             event_id=event_id,
             service_id=service_id,
-            sender_id=msg.from_,
-            data=data,
+            sender_id=sender,
+            data=limits.text(data, BUTTON_ID_MAX_CHARS),
             pressed_at=at,
-            replied_to_message_id=msg.context.id if msg.context else None,
+            replied_to_message_id=limits.optional_identifier(
+                msg.context.id if msg.context else None, "context.id"
+            ),
         )
 
     attachments: tuple[Attachment, ...]
     if msg.type == "text":
         if msg.text is None:
             raise MalformedPayload(f"message {msg.id}: type text without a text object")
-        text, attachments = msg.text.body, ()
+        text, attachments = limits.text(msg.text.body), ()
     elif msg.type in MEDIA_TYPES:
         media: Media | None = getattr(msg, msg.type)
         if media is None:
@@ -273,12 +285,12 @@ def _message_event(
         kind = "voice" if msg.type == "audio" and media.voice else msg.type
         attachment = Attachment(
             kind=kind,
-            file_id=media.id,
-            caption=media.caption,
-            mime_type=media.mime_type,
-            file_name=media.filename,
+            file_id=limits.identifier(media.id, f"{msg.type}.id"),
+            caption=limits.optional_text(media.caption),
+            mime_type=limits.optional_text(media.mime_type, 255),
+            file_name=limits.optional_text(media.filename, 255),
         )
-        text, attachments = media.caption or "", (attachment,)
+        text, attachments = limits.text(media.caption), (attachment,)
     else:
         return None  # unsupported, system, reaction, location, contacts, order...
 
@@ -289,12 +301,12 @@ def _message_event(
         channel="whatsapp",
         event_id=event_id,
         service_id=service_id,
-        sender_id=msg.from_,
-        provider_message_id=msg.id,
+        sender_id=sender,
+        provider_message_id=message_id,
         text=text,
         sent_at=at,
-        sender_name=name or None,
-        sender_phone=_e164(msg.from_),
+        sender_name=limits.optional_text(name, limits.MAX_NAME),
+        sender_phone=_e164(sender),
         attachments=attachments,
     )
 
@@ -316,19 +328,38 @@ def _pressed_data(msg: WaMessage) -> str | None:
 
 
 def _status_event(status: Status, service_id: str) -> DeliveryStatus:
+    wamid = limits.identifier(status.id, "statuses[].id")
     return DeliveryStatus(
         channel="whatsapp",
         # A status id is the wamid of our message, shared by its sent/delivered/read.
-        event_id=f"wa:{status.id}:{status.status}",
+        event_id=f"wa:{wamid}:{status.status}",
         service_id=service_id,
-        provider_message_id=status.id,
-        recipient_id=status.recipient_id,
+        provider_message_id=wamid,
+        recipient_id=limits.identifier(status.recipient_id, "statuses[].recipient_id", 64),
         status=status.status,
-        at=_timestamp(status.timestamp, f"status {status.id}"),
-        conversation=status.conversation,
-        pricing=status.pricing,
-        errors=tuple(status.errors),
+        at=_timestamp(status.timestamp, f"status {wamid}"),
+        conversation=limits.scalar_map(status.conversation),
+        pricing=limits.scalar_map(status.pricing),
+        error=_error_reason(status.errors) if status.status == "failed" else None,
     )
+
+
+def _error_reason(errors: list[dict[str, Any]]) -> str:
+    """Meta's first error as one line: '131026 Message undeliverable: <details>'."""
+    if not errors or not isinstance(errors[0], dict):
+        return "failed (Meta gave no reason)"
+    error = errors[0]
+    data = error.get("error_data")
+    details = data.get("details") if isinstance(data, dict) else None
+    parts = [
+        str(part)
+        for part in (error.get("code"), error.get("title") or error.get("message"))
+        if part is not None
+    ]
+    reason = " ".join(parts) or "failed"
+    if details:
+        reason += f": {details}"
+    return limits.text(reason, 500)
 
 
 def _timestamp(raw: str | int, what: str) -> datetime:
@@ -364,55 +395,44 @@ class WhatsAppClient:
     def send(self, message: OutboundText) -> SendResult:
         """A template when template_name is set, reply buttons when buttons are, else text."""
         phone_number_id = message.service_id or self._default_phone_number_id
-        url = f"{self._base_url}/{phone_number_id}/messages"
-        try:
-            response = self._session.post(
-                url,
-                json=_payload(message),
-                headers={"Authorization": f"Bearer {self._access_token}"},
-                timeout=self._timeout,
-            )
-        except requests.Timeout:
-            raise TransientSendError("whatsapp send: timed out") from None
-        except requests.RequestException as exc:
-            raise TransientSendError(f"whatsapp send: {type(exc).__name__}") from None
-
-        try:
-            data = response.json()
-        except ValueError:
-            data = None
-        if not isinstance(data, dict):
-            data = {}
+        response, data = post_json(
+            self._session,
+            f"{self._base_url}/{phone_number_id}/messages",
+            message_payload(message),
+            "whatsapp send",
+            headers={"Authorization": f"Bearer {self._access_token}"},
+            timeout=self._timeout,
+        )
         if 200 <= response.status_code < 300 and "error" not in data:
             return SendResult(provider_message_id=_first_message_id(data))
         raise _send_error(response, data)
 
 
-def _payload(message: OutboundText) -> dict[str, Any]:
-    """The /messages request body for one OutboundText."""
+def message_payload(message: OutboundText) -> dict[str, Any]:
+    """The /messages request body for one OutboundText, within Meta's documented limits
+    (a send that would break one is a PermanentSendError with the reason, never a 400 later)."""
     payload: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": message.recipient_id,
     }
     if message.template_name:
-        template: dict[str, Any] = {
-            "name": message.template_name,
-            "language": {"code": message.template_language or "en"},
-        }
-        if message.template_params:
-            parameters = [{"type": "text", "text": value} for value in message.template_params]
-            template["components"] = [{"type": "body", "parameters": parameters}]
-        payload.update(type="template", template=template)
-    elif len(message.buttons) > MAX_REPLY_BUTTONS:
+        payload.update(type="template", template=_template(message))
+        return payload
+    limit = INTERACTIVE_BODY_MAX_CHARS if message.buttons else TEXT_BODY_MAX_CHARS
+    if not message.text.strip() or len(message.text) > limit:
+        raise PermanentSendError(
+            f"whatsapp: a {'message with buttons' if message.buttons else 'text'} body must be "
+            f"1-{limit} characters, got {len(message.text)}"
+        )
+    if len(message.buttons) > MAX_REPLY_BUTTONS:
         payload.update(type="interactive", interactive=_list(message))
     elif message.buttons:
-        buttons = []
-        for button in message.buttons:
-            if not 1 <= len(button.data) <= BUTTON_ID_MAX_CHARS:
-                raise ValueError(f"reply button id must be 1-{BUTTON_ID_MAX_CHARS} characters")
-            reply = {"id": button.data, "title": button.label[:BUTTON_TITLE_MAX_CHARS]}
-            buttons.append({"type": "reply", "reply": reply})
+        _check_titles(message, BUTTON_TITLE_MAX_CHARS)
+        buttons = [
+            {"type": "reply", "reply": {"id": button.data, "title": button.label}}
+            for button in message.buttons
+        ]
         payload.update(
             type="interactive",
             interactive={
@@ -426,6 +446,44 @@ def _payload(message: OutboundText) -> dict[str, Any]:
     return payload
 
 
+def _check_titles(message: OutboundText, limit: int) -> None:
+    titles = [button.label for button in message.buttons]
+    for button in message.buttons:
+        if not 1 <= len(button.data) <= BUTTON_ID_MAX_CHARS:
+            raise PermanentSendError(f"whatsapp: a button id must be 1-{BUTTON_ID_MAX_CHARS} chars")
+        if not 1 <= len(button.label) <= limit:
+            raise PermanentSendError(f"whatsapp: title {button.label!r} is over {limit} chars")
+    if len(set(titles)) != len(titles):
+        raise PermanentSendError(f"whatsapp: button titles must be unique: {titles}")
+
+
+def _template(message: OutboundText) -> dict[str, Any]:
+    """An approved template: body parameters in order, quick replies carrying our payloads
+    (a rating pressed on a template button comes back as this payload)."""
+    template: dict[str, Any] = {
+        "name": message.template_name,
+        "language": {"code": message.template_language or "en"},
+    }
+    components: list[dict[str, Any]] = []
+    if message.template_params:
+        parameters = [{"type": "text", "text": value} for value in message.template_params]
+        components.append({"type": "body", "parameters": parameters})
+    if len(message.buttons) > MAX_QUICK_REPLIES:
+        raise PermanentSendError(f"whatsapp: a template has at most {MAX_QUICK_REPLIES} buttons")
+    for index, button in enumerate(message.buttons):
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),
+                "parameters": [{"type": "payload", "payload": button.data}],
+            }
+        )
+    if components:
+        template["components"] = components
+    return template
+
+
 MAX_LIST_ROWS = 10
 LIST_ROW_TITLE_MAX_CHARS = 24
 
@@ -433,15 +491,14 @@ LIST_ROW_TITLE_MAX_CHARS = 24
 def _list(message: OutboundText) -> dict[str, Any]:
     """More than three choices (e.g. 1-5 stars) go as a list message: up to ten rows."""
     if len(message.buttons) > MAX_LIST_ROWS:
-        raise ValueError(f"WhatsApp lists hold at most {MAX_LIST_ROWS} rows")
-    rows = [
-        {"id": button.data, "title": button.label[:LIST_ROW_TITLE_MAX_CHARS]}
-        for button in message.buttons
-    ]
+        raise PermanentSendError(f"whatsapp: lists hold at most {MAX_LIST_ROWS} rows")
+    _check_titles(message, LIST_ROW_TITLE_MAX_CHARS)
+    label = (message.buttons_label or "Choose")[:BUTTON_TITLE_MAX_CHARS]
+    rows = [{"id": button.data, "title": button.label} for button in message.buttons]
     return {
         "type": "list",
         "body": {"text": message.text},
-        "action": {"button": "Choose", "sections": [{"title": "Choose", "rows": rows}]},
+        "action": {"button": label, "sections": [{"title": label[:24], "rows": rows}]},
     }
 
 

@@ -1,0 +1,31 @@
+"""Query parameters of the staff API: unknown names are refused, not silently ignored."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from helpdesk.errors import Unprocessable
+from helpdesk.models import Actor
+from helpdesk.store import TicketQuery
+
+
+def known_query(given: dict[str, str] | None, route: Callable[..., Any]) -> None:
+    """422 naming any query parameter the route does not take (a typo is not a filter)."""
+    allowed = set(inspect.signature(route).parameters)
+    unknown = sorted(set(given or {}) - allowed)
+    if unknown:
+        raise Unprocessable(
+            f"unknown query parameter {unknown[0]!r}",
+            unknown=unknown,
+            allowed=sorted(allowed),
+        )
+
+
+def ticket_query(actor: Actor, values: dict[str, Any]) -> TicketQuery:
+    """The list query, with `assignee=me` meaning the caller."""
+    fields = {name: values[name] for name in TicketQuery.__dataclass_fields__ if name in values}
+    if fields.get("assignee") == "me":
+        fields["assignee"] = actor.user_id
+    return TicketQuery(**fields)

@@ -1,0 +1,45 @@
+"""The DynamoDB store: the only code that knows keys, expressions and DynamoDB's errors.
+
+One table (keys `PK`/`SK`, four overloaded GSIs, TTL on `expires_at`); the entity and
+access-pattern charts are in docs/data-model.md and the one-line summary in `keys`. One module
+per entity: each reads its items and builds the writes (with their conditions, each
+explained) that use cases commit together with `Store.transact`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from helpdesk.store.calls import Calls
+from helpdesk.store.counters import Counters
+from helpdesk.store.customers import Customers
+from helpdesk.store.events import Events
+from helpdesk.store.identities import Identities
+from helpdesk.store.messages import Messages
+from helpdesk.store.provider_messages import ProviderMessages
+from helpdesk.store.table import PermanentWriteError, Table, TransactionFailed, Write, preflight
+from helpdesk.store.tickets import TicketQuery, Tickets
+
+__all__ = ["PermanentWriteError", "Store", "TicketQuery", "TransactionFailed", "Write"]
+
+
+class Store:
+    """The table and its entities; pass `client` (moto's in tests) or let it be made lazily."""
+
+    def __init__(self, table_name: str | None = None, client: Any = None) -> None:
+        self.table = Table(table_name, client)
+        self.tickets = Tickets(self.table)
+        self.messages = Messages(self.table)
+        self.identities = Identities(self.table)
+        self.customers = Customers(self.table)
+        self.calls = Calls(self.table)
+        self.events = Events(self.table)
+        self.counters = Counters(self.table)
+        self.provider_messages = ProviderMessages(self.table)
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        self.table.transact(writes)
+
+    def preflight(self, writes: Sequence[Write]) -> None:
+        preflight(writes)

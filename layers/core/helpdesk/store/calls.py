@@ -1,0 +1,59 @@
+"""Call records: the merged state of one call's notifications, and the callback worklist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpdesk.errors import Conflict
+from helpdesk.store import keys
+from helpdesk.store.table import Table, Write, put
+
+
+class CallChanged(Conflict):
+    """Another notification of the same call was recorded meanwhile: re-read and merge."""
+
+
+class Calls:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def get(self, provider: str, call_id: str) -> dict[str, Any] | None:
+        return self.table.get(keys.call(provider, call_id))
+
+
+def call_record(
+    provider: str,
+    call_id: str,
+    state: dict[str, Any],
+    version: int,
+    *,
+    ticket_id: str | None = None,
+    direction: str | None = None,
+    problem: bool = False,
+    waiting_for_callback: bool = False,
+    missed_at: str | None = None,
+) -> Write:
+    """The call's merged state at `version + 1`, if nobody wrote another version meanwhile.
+
+    Timeline: two notifications of one call arrive together; both read version 3 and write
+    4. The condition lets one through; the other re-reads and merges again.
+    """
+    item: dict[str, Any] = {
+        **keys.call(provider, call_id),
+        "type": "call",
+        **state,
+        "version": version + 1,
+    }
+    if ticket_id:
+        item["ticket_id"] = ticket_id
+        item["direction"] = direction
+    if problem:
+        item["problem"] = True
+    if waiting_for_callback and ticket_id and direction:
+        # Sparse index of calls waiting for a callback, per direction, oldest first: the
+        # missed-call sweep reads it by key at any table size, never by Scan.
+        item["GSI3PK"] = keys.callback_index(direction)
+        item["GSI3SK"] = f"{missed_at or ''}#{ticket_id}"
+    if version == 0:
+        return put(item, "attribute_not_exists(PK)", None, CallChanged("call changed"))
+    return put(item, "version = :v", {":v": version}, CallChanged("call changed"))

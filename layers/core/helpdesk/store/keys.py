@@ -1,0 +1,101 @@
+"""Every key of the one table, one builder per entity (docs/data-model.md has the charts).
+
+ticket    TICKET#<number> / #TICKET      GSI1 DIR#<d>, GSI2 AGENT#<a>: <status>#<created>#<n>
+                                         GSI3 STATUS#<s>: <created>#<n>; GSI4 CUST#<id>
+message   TICKET#<number> / MSG#<time-ordered id>   (unfinished sends: GSI3 OUTBOX)
+history   TICKET#<number> / HIST#<at>#<id>
+counter   COUNTER#<direction> / #COUNTER
+customer  CUSTOMER#<id> / #CUSTOMER
+identity  IDENTITY#<kind>#<address> / #IDENTITY
+dedupe    EVENT#<provider event id> / #EVENT       (TTL: longer than provider retries)
+call      CALL#<provider>#<call id> / #CALL        (missed, waiting: GSI3 CALLBACK#<d>)
+pmsg      PMSG#<channel>#<provider msg id> / #PMSG (delivery statuses, pricing)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from helpdesk.models import iso
+
+Key = dict[str, str]
+
+OUTBOX = "OUTBOX"
+
+
+def ticket(ticket_id: str) -> Key:
+    return {"PK": f"TICKET#{ticket_id}", "SK": "#TICKET"}
+
+
+def ticket_partition(ticket_id: str) -> str:
+    """A ticket and everything said and done on it share one partition."""
+    return f"TICKET#{ticket_id}"
+
+
+def message(ticket_id: str, message_id: str) -> Key:
+    # Message ids sort by time (models.time_ordered_id), so the conversation reads in order.
+    return {"PK": ticket_partition(ticket_id), "SK": f"MSG#{message_id}"}
+
+
+def history(ticket_id: str, at: datetime, entry_id: str) -> Key:
+    return {"PK": ticket_partition(ticket_id), "SK": f"HIST#{iso(at)}#{entry_id}"}
+
+
+def counter(direction: str) -> Key:
+    return {"PK": f"COUNTER#{direction}", "SK": "#COUNTER"}
+
+
+def customer(customer_id: str) -> Key:
+    return {"PK": f"CUSTOMER#{customer_id}", "SK": "#CUSTOMER"}
+
+
+def identity(kind: str, address: str) -> Key:
+    return {"PK": f"IDENTITY#{kind}#{address}", "SK": "#IDENTITY"}
+
+
+def event(event_id: str) -> Key:
+    return {"PK": f"EVENT#{event_id}", "SK": "#EVENT"}
+
+
+def call(provider: str, call_id: str) -> Key:
+    return {"PK": f"CALL#{provider}#{call_id}", "SK": "#CALL"}
+
+
+def provider_message(channel: str, provider_message_id: str) -> Key:
+    return {"PK": f"PMSG#{channel}#{provider_message_id}", "SK": "#PMSG"}
+
+
+# ---- index keys ------------------------------------------------------------------------
+
+
+def direction_index(direction: str) -> str:
+    return f"DIR#{direction}"
+
+
+def agent_index(assignee: str) -> str:
+    return f"AGENT#{assignee}"
+
+
+def status_index(status: str) -> str:
+    return f"STATUS#{status}"
+
+
+def customer_index(customer_id: str) -> str:
+    return f"CUST#{customer_id}"
+
+
+def callback_index(direction: str) -> str:
+    return f"CALLBACK#{direction}"
+
+
+def status_sort_key(status: str, created_at: datetime, ticket_id: str) -> str:
+    return f"{status}#{iso(created_at)}#{ticket_id}"
+
+
+def created_sort_key(created_at: datetime, ticket_id: str) -> str:
+    return f"{iso(created_at)}#{ticket_id}"
+
+
+def outbox_sort_key(due: datetime, ticket_id: str, message_id: str) -> str:
+    """When the outbox sweep should look at an unfinished send, then which message."""
+    return f"{iso(due)}#{ticket_id}#{message_id}"

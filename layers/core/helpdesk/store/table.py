@@ -1,0 +1,239 @@
+"""The one table: reads, all-or-nothing writes, and what DynamoDB's errors mean to the core.
+
+Writes are described as `Write` values (a Put, Update or ConditionCheck and the domain error
+its failed condition means) and committed together by `Table.transact`; a single write goes
+as a plain PutItem / UpdateItem (half the write units, same condition semantics).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from helpdesk.settings import get_settings
+from helpdesk.store.codec import MAX_ITEM_BYTES, MAX_KEY_BYTES, from_dynamo, item_size, to_dynamo
+
+logger = logging.getLogger(__name__)
+
+KEY_ATTRIBUTES = frozenset(
+    {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK"}
+)
+
+
+@dataclass
+class Write:
+    """One item of a transaction and the error its failed condition means."""
+
+    request: dict[str, Any]  # {"Put": {...}} / {"Update": {...}} / {"ConditionCheck": {...}}
+    on_condition_failed: Exception | None = None
+
+    @property
+    def key(self) -> dict[str, Any]:
+        body = next(iter(self.request.values()))
+        return body.get("Key") or {name: body["Item"][name] for name in ("PK", "SK")}
+
+
+class TransactionFailed(Exception):
+    """A condition failed that no write named an error for, or a race between transactions."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(f"transaction cancelled: {reasons}")
+        self.reasons = reasons
+
+
+class PermanentWriteError(Exception):
+    """The engine will never accept this write (too large, a bad value): do not retry it."""
+
+
+def put(
+    item: dict[str, Any],
+    condition: str | None = None,
+    values: dict[str, Any] | None = None,
+    on_condition_failed: Exception | None = None,
+    names: dict[str, str] | None = None,
+) -> Write:
+    body: dict[str, Any] = {"Item": to_dynamo(item)}
+    if condition:
+        body["ConditionExpression"] = condition
+    if values:
+        body["ExpressionAttributeValues"] = to_dynamo(values)
+    if names:
+        body["ExpressionAttributeNames"] = names
+    return Write({"Put": body}, on_condition_failed)
+
+
+def put_new(item: dict[str, Any], on_condition_failed: Exception | None = None) -> Write:
+    """A put that must not overwrite: ids are unique, a second write is a bug or a retry."""
+    return put(item, "attribute_not_exists(PK)", None, on_condition_failed)
+
+
+def update(
+    key: dict[str, str],
+    expression: str,
+    values: dict[str, Any] | None = None,
+    names: dict[str, str] | None = None,
+    condition: str | None = None,
+    on_condition_failed: Exception | None = None,
+) -> Write:
+    body: dict[str, Any] = {"Key": to_dynamo(key), "UpdateExpression": expression}
+    if values:
+        body["ExpressionAttributeValues"] = to_dynamo(values)
+    if names:
+        body["ExpressionAttributeNames"] = names
+    if condition:
+        body["ConditionExpression"] = condition
+    return Write({"Update": body}, on_condition_failed)
+
+
+def check(
+    key: dict[str, str],
+    condition: str,
+    values: dict[str, Any] | None = None,
+    on_condition_failed: Exception | None = None,
+) -> Write:
+    body: dict[str, Any] = {"Key": to_dynamo(key), "ConditionExpression": condition}
+    if values:
+        body["ExpressionAttributeValues"] = to_dynamo(values)
+    return Write({"ConditionCheck": body}, on_condition_failed)
+
+
+def preflight(writes: Sequence[Write]) -> None:
+    """Refuse, before any AWS call, a write the engine could never take (issue: a write that
+    cannot land must not be retried, nor burn a ticket number first)."""
+    for write in writes:
+        kind, body = next(iter(write.request.items()))
+        for name, value in write.key.items():
+            size = len(next(iter(value.values())).encode())
+            if size > MAX_KEY_BYTES:
+                raise PermanentWriteError(f"key {name} is {size} bytes (limit {MAX_KEY_BYTES})")
+        if kind == "Put" and item_size(body["Item"]) > MAX_ITEM_BYTES - 1024:
+            raise PermanentWriteError(f"item {write.key} is larger than DynamoDB's 400 KB")
+
+
+class Table:
+    """The DynamoDB client and table name; the client is created lazily (tests pass moto's)."""
+
+    def __init__(self, table_name: str | None = None, client: Any = None) -> None:
+        self._table_name = table_name
+        self._client = client
+        self.consistent_reads = True
+
+    @property
+    def name(self) -> str:
+        return self._table_name or get_settings().table_name
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("dynamodb")
+        return self._client
+
+    def get(self, key: dict[str, str]) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.name, Key=to_dynamo(key), ConsistentRead=self.consistent_reads
+        )
+        item = response.get("Item")
+        return from_dynamo(item) if item else None
+
+    def get_many(self, keys: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
+        """Items by key, up to 100 per call, in no particular order."""
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {
+                self.name: {
+                    "Keys": [to_dynamo(key) for key in keys[start : start + 100]],
+                    "ConsistentRead": self.consistent_reads,
+                }
+            }
+            while pending:
+                response = self.client.batch_get_item(RequestItems=pending)
+                found.extend(from_dynamo(item) for item in response["Responses"].get(self.name, []))
+                pending = response.get("UnprocessedKeys") or {}
+        return found
+
+    def query_page(self, **query: Any) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+        """One page of a Query: its items and DynamoDB's LastEvaluatedKey."""
+        if "IndexName" not in query:
+            query.setdefault("ConsistentRead", self.consistent_reads)
+        response = self.client.query(TableName=self.name, **query)
+        items = [from_dynamo(item) for item in response.get("Items", [])]
+        return items, response.get("LastEvaluatedKey")
+
+    def query_all(self, **query: Any) -> Iterator[dict[str, Any]]:
+        start: dict[str, Any] | None = None
+        while True:
+            if start:
+                query["ExclusiveStartKey"] = start
+            items, start = self.query_page(**query)
+            yield from items
+            if not start:
+                return
+
+    def update_returning(self, write: Write, returning: str = "ALL_NEW") -> dict[str, Any] | None:
+        """One UpdateItem that answers the item; None when its condition failed."""
+        body = dict(write.request["Update"])
+        try:
+            response = self.client.update_item(TableName=self.name, ReturnValues=returning, **body)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            if permanent := _permanent(error):
+                raise permanent from error
+            raise
+        return from_dynamo(response.get("Attributes") or {})
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        """All writes or none. A failed condition raises the error its write names."""
+        preflight(writes)
+        requests = []
+        for write in writes:
+            kind, body = next(iter(write.request.items()))
+            requests.append({kind: {"TableName": self.name, **body}})
+        try:
+            if len(requests) == 1 and "ConditionCheck" not in requests[0]:
+                self._single_write(requests[0])
+            else:
+                self.client.transact_write_items(TransactItems=requests)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code == "ConditionalCheckFailedException":
+                raise writes[0].on_condition_failed or TransactionFailed(
+                    ["ConditionalCheckFailed"]
+                ) from error
+            if code != "TransactionCanceledException":
+                if permanent := _permanent(error):
+                    raise permanent from error
+                raise
+            reasons = [
+                reason.get("Code", "None")
+                for reason in error.response.get("CancellationReasons", [])
+            ]
+            for write, reason in zip(writes, reasons, strict=False):
+                if reason == "ConditionalCheckFailed" and write.on_condition_failed:
+                    raise write.on_condition_failed from error
+            if "ValidationError" in reasons:
+                raise PermanentWriteError(f"DynamoDB refused the write: {reasons}") from error
+            raise TransactionFailed(reasons) from error
+
+    def _single_write(self, request: dict[str, Any]) -> None:
+        kind, body = next(iter(request.items()))
+        if kind == "Put":
+            self.client.put_item(**body)
+        elif kind == "Update":
+            self.client.update_item(**body)
+        else:
+            raise ValueError(f"cannot write {kind} alone")
+
+
+def _permanent(error: ClientError) -> PermanentWriteError | None:
+    """A ValidationException will fail the same way every time: say so, so nobody retries."""
+    if error.response["Error"]["Code"] != "ValidationException":
+        return None
+    message = error.response["Error"].get("Message", "")
+    logger.error("DynamoDB refused a write", extra={"reason": message})
+    return PermanentWriteError(f"DynamoDB refused the write: {message}")

@@ -1,0 +1,296 @@
+"""Client messages from messengers: threading into tickets, exactly once.
+
+A message on an open ticket costs GetItem identity, GetItem ticket and one transaction
+(dedupe record + message + ticket; no SQS call). A first contact adds the counter update and
+one SQS call (greeting, then acknowledgement, in one ordered job). A redelivery fails the
+transaction on its dedupe record and re-enqueues what the first delivery enqueued, which the
+dispatcher's claim makes harmless; a crash between the transaction and the enqueue is
+repaired the same way by the provider's own retry (and by the outbox sweep).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from helpdesk import csat, tickets
+from helpdesk.channels import registry, telegram
+from helpdesk.channels.base import ButtonPress, DeliveryStatus, InboundEvent, InboundMessage
+from helpdesk.errors import Conflict
+from helpdesk.jobs import SendMessageJob
+from helpdesk.jobs.queue import JobQueue
+from helpdesk.models import (
+    Channel,
+    Customer,
+    Message,
+    MessageKind,
+    Status,
+    iso,
+    new_id,
+    time_ordered_id,
+    utc_now,
+)
+from helpdesk.settings import Settings, get_settings
+from helpdesk.store import Store, TransactionFailed
+from helpdesk.store.customers import new_customer
+from helpdesk.store.events import Duplicate, dedupe
+from helpdesk.store.identities import IdentityMoved, point_at_ticket
+from helpdesk.store.tickets import writes_for
+from helpdesk.usecases.deliveries import apply_status
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 4  # concurrent messages of one client: the loser re-reads and continues
+
+
+class StillRacing(Exception):
+    """The client's identity or ticket kept changing under us: let the provider retry."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one inbound event (for logs, metrics and tests)."""
+
+    result: str  # created, continued, reopened, duplicate, ignored, rated, status
+    ticket_id: str | None = None
+    webhook_reply: dict[str, Any] | None = None  # a Bot API call answered in the response
+
+
+@dataclass
+class Inbox:
+    store: Store = field(default_factory=Store)
+    queue: JobQueue = field(default_factory=JobQueue)
+    settings: Callable[[], Settings] = get_settings
+    clock: Callable[[], datetime] = utc_now
+
+    def receive(self, events: list[InboundEvent]) -> list[Outcome]:
+        """Each event of one webhook delivery; a failure fails the delivery (it is retried)."""
+        outcomes = []
+        for event in events:
+            spec = registry.spec(event.channel)
+            direction = spec.direction_for(self.settings(), event.service_id)
+            if direction is None:
+                logger.warning(
+                    "traffic for a number we do not serve", extra={"to": event.service_id}
+                )
+                outcomes.append(Outcome("ignored"))
+            elif isinstance(event, InboundMessage):
+                outcomes.append(self._retrying(lambda e=event, d=direction: self._message(e, d)))
+            elif isinstance(event, ButtonPress):
+                outcomes.append(self._retrying(lambda e=event: self._press(e)))
+            else:
+                outcomes.append(self._status(event))
+        return outcomes
+
+    def _retrying(self, attempt: Callable[[], Outcome]) -> Outcome:
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return attempt()
+            except (IdentityMoved, Conflict):
+                continue  # someone wrote the identity or the ticket meanwhile: re-read
+        raise StillRacing("the client's ticket kept changing; the provider will retry")
+
+    # -- messages -----------------------------------------------------------------------
+
+    def _message(self, message: InboundMessage, direction: str) -> Outcome:
+        try:
+            return self._thread(message, direction)
+        except Duplicate:
+            record = self.store.events.get(message.event_id) or {}
+            self._resend(record)
+            return Outcome("duplicate", record.get("ticket_id"))
+
+    def _thread(self, message: InboundMessage, direction: str) -> Outcome:
+        spec = registry.spec(message.channel)
+        kind, address = spec.identity_kind, spec.address_of(message)
+        identity = self.store.identities.get(kind, address)
+        slot = f"{message.channel}:{direction}"
+        open_id = ((identity or {}).get("open") or {}).get(slot)
+        now = self.clock()
+        inbound = _inbound(message, now)
+        ticket = self.store.tickets.find(open_id) if open_id else None
+        if ticket is not None:
+            change = tickets.client_wrote(ticket, inbound, now)
+            if change is not None:
+                writes = [dedupe(message.event_id, now, ticket_id=ticket.id)]
+                self.store.transact([*writes, *writes_for(change, ticket.version)])
+                result = "reopened" if ticket.status == Status.RESOLVED else "continued"
+                return Outcome(result, ticket.id)
+        number = self._open(message, inbound, direction, identity, slot, now)
+        return Outcome("created", number)
+
+    def _open(
+        self,
+        message: InboundMessage,
+        inbound: Message,
+        direction: str,
+        identity: dict[str, Any] | None,
+        slot: str,
+        now: datetime,
+    ) -> str:
+        spec = registry.spec(message.channel)
+        config = self.settings().direction(direction)
+        customer_id = (identity or {}).get("customer_id") or new_id()
+        greeted = f"greeted_{message.channel}"
+        contact = tickets.Contact(
+            direction=direction,
+            channel=Channel(message.channel),
+            customer_id=customer_id,
+            subject=tickets.subject_of(message.text),
+            customer_name=message.sender_name,
+            customer_address=spec.display_address(message),
+            recipient_id=message.sender_id,
+            service_id=message.service_id,
+            last_customer_message_at=message.sent_at,
+        )
+
+        def opened(number: str) -> tuple[tickets.TicketChange, list[Any]]:
+            change = tickets.open_ticket(
+                number,
+                contact,
+                now,
+                actor="customer",
+                note=f"first message via {message.channel}",
+                first_message=inbound,
+            )
+            texts = config.client_texts()
+            values = {"number": number, "direction": config.display_name()}
+            outbound = []
+            if not (identity or {}).get(greeted):
+                outbound.append(("greeting", 1))
+            outbound.append(("acknowledgement", 2))
+            auto = [
+                tickets.outbound_message(
+                    change.ticket,
+                    MessageKind.AUTO,
+                    "system",
+                    texts.render(name, **values),
+                    now,
+                    time_ordered_id(now, sequence),
+                )
+                for name, sequence in outbound
+            ]
+            change = tickets.TicketChange(
+                change.ticket,
+                change.history,
+                [*change.messages, *auto],
+                tickets.send_in_order(auto),
+            )
+            writes = [
+                dedupe(message.event_id, now, ticket_id=number, ids=[m.id for m in auto]),
+                point_at_ticket(
+                    spec.identity_kind,
+                    spec.address_of(message),
+                    identity,
+                    customer_id,
+                    slot,
+                    number,
+                    greeted,
+                ),
+                *writes_for(change, None),
+            ]
+            if identity is None:
+                customer = Customer(
+                    id=customer_id,
+                    name=message.sender_name,
+                    phone=message.sender_phone,
+                    created_at=now,
+                )
+                writes.append(new_customer(customer))
+            return change, writes
+
+        # Check the writes can land before a number is taken for them.
+        self.store.preflight(opened(tickets.ticket_number(direction, 999_999))[1])
+        number = tickets.ticket_number(direction, self.store.counters.next(direction))
+        change, writes = opened(number)
+        try:
+            self.store.transact(writes)
+        except TransactionFailed as failed:
+            logger.info("lost a race opening a ticket", extra={"reasons": failed.reasons})
+            raise IdentityMoved() from failed
+        self.queue.send(change.jobs)
+        return number
+
+    def _resend(self, record: dict[str, Any]) -> None:
+        ids = record.get("ids", [])
+        if ids and record.get("ticket_id"):
+            job = SendMessageJob(ticket_id=record["ticket_id"], message_id=ids[0], then=ids[1:])
+            self.queue.send([job])
+
+    # -- button presses (CSAT) ------------------------------------------------------------
+
+    def _press(self, press: ButtonPress) -> Outcome:
+        """Store a rating once; every Telegram press is answered at once in the response."""
+        reply = (
+            telegram.answer_callback_query(press.callback_query_id)
+            if press.callback_query_id
+            else None
+        )
+        rating = csat.parse_button(press.data)
+        if rating is None:
+            logger.info("press on a button we do not know", extra={"data": press.data[:100]})
+            return Outcome("ignored", webhook_reply=reply)
+        ticket_id, value = rating
+        ticket = self.store.tickets.find(ticket_id)
+        if ticket is None:
+            logger.warning("rating for an unknown ticket", extra={"ticket_id": ticket_id})
+            return Outcome("ignored", webhook_reply=reply)
+        if ticket.recipient_id != press.sender_id or ticket.channel.value != press.channel:
+            logger.warning("rating from someone else than the ticket's client")
+            return Outcome("ignored", ticket_id, webhook_reply=reply)
+        now = self.clock()
+        try:
+            change = csat.rate(ticket, value, self.settings().direction(ticket.direction), now)
+        except csat.AlreadyRated:
+            return Outcome("duplicate", ticket_id, webhook_reply=reply)
+        ids = [message.id for message in change.messages]
+        writes = [dedupe(press.event_id, now, ticket_id=ticket_id, ids=ids)]
+        try:
+            self.store.transact([*writes, *writes_for(change, ticket.version)])
+        except Duplicate:
+            self._resend(self.store.events.get(press.event_id) or {})
+            return Outcome("duplicate", ticket_id, webhook_reply=reply)
+        self.queue.send(change.jobs)
+        return Outcome("rated", ticket_id, webhook_reply=reply)
+
+    # -- delivery statuses --------------------------------------------------------------
+
+    def _status(self, status: DeliveryStatus) -> Outcome:
+        """Record a provider's status (with WhatsApp's conversation and pricing) once."""
+        now = self.clock()
+        entry: dict[str, Any] = {"status": status.status, "at": iso(status.at)}
+        if status.conversation:
+            entry["conversation"] = status.conversation
+        if status.pricing:
+            entry["pricing"] = status.pricing
+        if status.error:
+            entry["error"] = status.error
+        record = self.store.provider_messages.record_status(
+            status.channel, status.provider_message_id, status.status, entry, now
+        )
+        if record is None:
+            return Outcome("duplicate")
+        ticket_id, message_id = record.get("ticket_id"), record.get("message_id")
+        if ticket_id and message_id:
+            apply_status(self.store, ticket_id, message_id, entry, now)
+        return Outcome("status", ticket_id)
+
+
+def _inbound(message: InboundMessage, now: datetime) -> Message:
+    return Message(
+        ticket_id="",
+        id=time_ordered_id(now),
+        kind=MessageKind.INBOUND,
+        author="customer",
+        text=message.text,
+        at=message.sent_at,
+        channel=Channel(message.channel),
+        provider_message_id=message.provider_message_id,
+        attachments=[
+            {k: v for k, v in vars(a).items() if v is not None} for a in message.attachments
+        ],
+        edited=message.edited,
+    )

@@ -1,0 +1,162 @@
+"""Telephony notifications: the call record, its ticket, and problem-call notices.
+
+Every call is one ticket: the call record's conditional write decides who opens it, and the
+ticket's call facts are recomputed from the merged call state on every notification
+(`calls.merge`), so order and repeats do not matter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from helpdesk import calls, tickets
+from helpdesk.calls import CALLBACK_FLAG, PROBLEM_FLAG, CallState, apply_call, merge
+from helpdesk.errors import Conflict
+from helpdesk.jobs import ProblemCallNoticeJob
+from helpdesk.jobs.queue import JobQueue
+from helpdesk.models import Channel, Customer, HistoryEntry, Ticket, new_id, utc_now
+from helpdesk.settings import Settings, get_settings
+from helpdesk.store import Store, TransactionFailed, Write
+from helpdesk.store.calls import call_record
+from helpdesk.store.customers import new_customer
+from helpdesk.store.identities import IdentityMoved, new_identity
+from helpdesk.store.tickets import writes_for
+from helpdesk.telephony.base import CallEvent
+from helpdesk.tickets import TicketChange, plain
+
+MAX_ATTEMPTS = 5
+
+
+class StillRacing(Exception):
+    """The call kept changing under us: let the provider retry."""
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    result: str  # created, updated, duplicate, pending
+    ticket_id: str | None = None
+
+
+@dataclass
+class Switchboard:
+    store: Store = field(default_factory=Store)
+    queue: JobQueue = field(default_factory=JobQueue)
+    settings: Callable[[], Settings] = get_settings
+    clock: Callable[[], datetime] = utc_now
+
+    def record(self, event: CallEvent) -> CallOutcome:
+        for _ in range(MAX_ATTEMPTS):
+            try:
+                return self._record_once(event)
+            except (Conflict, TransactionFailed, IdentityMoved):
+                continue  # another notification of this call was recorded meanwhile: re-read
+        raise StillRacing(f"call {event.call_id}: too many concurrent updates")
+
+    def _record_once(self, event: CallEvent) -> CallOutcome:
+        item = self.store.calls.get(event.provider, event.call_id)
+        before = calls.state_from_item(item) if item else None
+        if item and before and event.event_id in before.events:
+            if item.get("problem"):
+                # The first delivery may have died before enqueueing the notice; the notice
+                # handler sends it at most once, so asking again is safe.
+                self.queue.send([ProblemCallNoticeJob(ticket_id=item["ticket_id"])])
+            return CallOutcome("duplicate", item.get("ticket_id"))
+        state = merge(before, event)
+        now = self.clock()
+        ticket_id = (item or {}).get("ticket_id")
+        version = (item or {}).get("version", 0)
+        if ticket_id:
+            return self._update(ticket_id, state, version, event, now)
+        if not state.client_number:
+            self.store.transact([self._record(state, None, version)])
+            return CallOutcome("pending")
+        return self._open(state, version, event, now)
+
+    def _record(self, state: CallState, ticket: Ticket | None, version: int) -> Write:
+        return call_record(
+            state.provider,
+            state.call_id,
+            calls.state_to_item(state),
+            version,
+            ticket_id=ticket.id if ticket else None,
+            direction=ticket.direction if ticket else None,
+            problem=bool(ticket and PROBLEM_FLAG in ticket.flags),
+            waiting_for_callback=bool(state.missed and ticket and CALLBACK_FLAG in ticket.flags),
+            missed_at=calls.state_to_item(state).get("ended_at"),
+        )
+
+    def _open(self, state: CallState, version: int, event: CallEvent, now: datetime) -> CallOutcome:
+        settings = self.settings()
+        direction = settings.direction_for_phone_line(state.line_number)
+        config = settings.direction(direction)
+        client = state.client_number or ""
+        identity = self.store.identities.get("phone", client)
+        customer_id = (identity or {}).get("customer_id") or new_id()
+        contact = tickets.Contact(
+            direction=direction,
+            channel=Channel.PHONE,
+            customer_id=customer_id,
+            subject=calls.subject(state),
+            customer_address=client,
+            recipient_id=client,
+            service_id=state.line_number,
+        )
+
+        def opened(number: str) -> tuple[TicketChange, list[Write]]:
+            change = tickets.open_ticket(number, contact, now, actor=f"telephony:{event.provider}")
+            base = change.ticket
+            ticket = apply_call(base, state, config)
+            entry = _entry(number, event, now, base, ticket, "create")
+            change = TicketChange(ticket, [entry])
+            writes = [self._record(state, ticket, version), *writes_for(change, None)]
+            if identity is None:
+                writes.append(new_identity("phone", client, customer_id))
+                writes.append(new_customer(Customer(id=customer_id, phone=client, created_at=now)))
+            return change, writes
+
+        self.store.preflight(opened(tickets.ticket_number(direction, 999_999))[1])
+        number = tickets.ticket_number(direction, self.store.counters.next(direction))
+        change, writes = opened(number)
+        self.store.transact(writes)
+        self._notify(change.ticket, None)
+        return CallOutcome("created", number)
+
+    def _update(
+        self, ticket_id: str, state: CallState, version: int, event: CallEvent, now: datetime
+    ) -> CallOutcome:
+        ticket = self.store.tickets.get(ticket_id)
+        config = self.settings().direction(ticket.direction)
+        updated = apply_call(ticket, state, config).model_copy(
+            update={"updated_at": now, "version": ticket.version + 1}
+        )
+        change = TicketChange(updated, [_entry(ticket_id, event, now, ticket, updated, "call")])
+        self.store.transact(
+            [self._record(state, updated, version), *writes_for(change, ticket.version)]
+        )
+        self._notify(updated, ticket)
+        return CallOutcome("updated", ticket_id)
+
+    def _notify(self, after: Ticket, before: Ticket | None) -> None:
+        """The problem-call notice goes once: when the flag first appears."""
+        if PROBLEM_FLAG in after.flags and (before is None or PROBLEM_FLAG not in before.flags):
+            self.queue.send([ProblemCallNoticeJob(ticket_id=after.id)])
+
+
+def _entry(
+    ticket_id: str, event: CallEvent, now: datetime, before: Ticket, after: Ticket, action: str
+) -> HistoryEntry:
+    changes = {
+        name: [plain(getattr(before, name)), plain(getattr(after, name))]
+        for name in ("status", "assignee", "flags")
+        if getattr(before, name) != getattr(after, name)
+    }
+    return HistoryEntry(
+        ticket_id=ticket_id,
+        at=now,
+        actor=f"telephony:{event.provider}",
+        action=action,
+        changes=changes,
+        note=f"{event.kind} {event.raw_status or event.status or ''}".strip(),
+    )

@@ -1,0 +1,112 @@
+"""What every suite shares: the one loader of sample events, signing, and the one driver
+that runs queued jobs through the dispatcher function as the SQS event source would."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.lambda_runtime import LambdaContext, load_function, sqs_event
+from infra.template import functions
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:jobs"
+
+TG_SECRET = "tg-secret-for-tests"
+TG_BOT_TOKEN = "7012345678:test-token"
+WA_SECRET = "wa-app-secret-for-tests"
+WA_NUMBER = "106540352242922"
+TEST_CONFIG = json.dumps(
+    {
+        "directions": [
+            {"id": "d0", "whatsapp_phone_number_ids": [WA_NUMBER]},
+            {"id": "d1", "language": "en"},
+        ]
+    }
+)
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample from events/, e.g. 'telegram/text_message' (.json may be left out)."""
+    path = EVENTS / (name if name.endswith(".json") else f"{name}.json")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def event_bytes(name: str) -> bytes:
+    """A sample's exact bytes (what a provider signed)."""
+    return (EVENTS / (name if name.endswith(".json") else f"{name}.json")).read_bytes()
+
+
+def whatsapp_signature(raw: bytes, secret: str = WA_SECRET) -> dict[str, str]:
+    digest = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return {"X-Hub-Signature-256": f"sha256={digest}"}
+
+
+def use_messengers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The messenger secrets and numbers the tests sign with."""
+    from helpdesk.settings import get_settings
+
+    monkeypatch.setenv("TELEGRAM_SECRET_TOKEN", TG_SECRET)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TG_BOT_TOKEN)
+    monkeypatch.setenv("WHATSAPP_APP_SECRET", WA_SECRET)
+    monkeypatch.setenv("WHATSAPP_VERIFY_TOKEN", "verify-me")
+    monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "wa-access")
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", WA_NUMBER)
+    get_settings.cache_clear()
+
+
+class DispatchDriver:
+    """Runs queued jobs through the dispatcher function with a given sender."""
+
+    def __init__(self, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+        self.aws = aws
+        self.monkeypatch = monkeypatch
+        self.spec = functions()["DispatcherFunction"]
+        self.module = load_function(self.spec)
+
+    def use(self, sender: Any) -> None:
+        self.monkeypatch.setattr(
+            self.module.dispatcher, "sender_for", lambda channel, service_id: sender
+        )
+
+    def invoke(self, received: list[dict[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = self.module.lambda_handler(
+            sqs_event(received, QUEUE_ARN), LambdaContext(self.spec.logical_id)
+        )
+        return result
+
+    def receive(self) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = (
+            self.aws["sqs"]
+            .receive_message(
+                QueueUrl=self.aws["queue_url"], MaxNumberOfMessages=10, AttributeNames=["All"]
+            )
+            .get("Messages", [])
+        )
+        return messages
+
+    def run(self, bodies: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Send bodies through the real queue, receive one batch, hand it to the function."""
+        for body in bodies:
+            self.aws["sqs"].send_message(QueueUrl=self.aws["queue_url"], MessageBody=body)
+        received = self.receive()
+        return self.invoke(received), received
+
+    def drain(self, sender: Any = None) -> dict[str, Any]:
+        """Every job now visible, batch by batch, until the queue is empty."""
+        if sender is not None:
+            self.use(sender)
+        result: dict[str, Any] = {"batchItemFailures": []}
+        while received := self.receive():
+            result["batchItemFailures"] += self.invoke(received)["batchItemFailures"]
+            for message in received:
+                self.aws["sqs"].delete_message(
+                    QueueUrl=self.aws["queue_url"], ReceiptHandle=message["ReceiptHandle"]
+                )
+        return result
