@@ -59,7 +59,7 @@ def resolution_messages(ticket: Ticket, direction: DirectionConfig, now: datetim
             now,
             time_ordered_id(now, 2),
             buttons=buttons_for(ticket.id, direction),
-        ),
+        ).model_copy(update={"buttons_label": texts.csat_choose}),
     ]
 
 
