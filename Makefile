@@ -2,22 +2,37 @@
 PYTHON_VERSION ?= 3.12.1
 VENV := .venv
 PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
+FUNCTIONS := $(wildcard functions/*/app.py)
 
-.PHONY: run test lint unit integration e2e bench token reset build validate clean
+.PHONY: help run test check lint typecheck unit integration e2e bench soak token reset redrive \
+	build validate clean
 
-$(VENV)/.installed: requirements-dev.txt layers/core/requirements.txt
-	@test -x $(PY) || PYENV_VERSION=$(PYTHON_VERSION) python3 -m venv $(VENV) || python3.12 -m venv $(VENV)
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY):
+	@echo "Creating $(VENV) with Python 3.12..."
+	@PYENV_VERSION=$(PYTHON_VERSION) python3 -m venv $(VENV) 2>/dev/null || python3.12 -m venv $(VENV)
 	@$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 12), "Python 3.12 is needed: install it (pyenv install 3.12) and rerun"'
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+
+$(VENV)/.run: $(PY) requirements-run.txt layers/core/requirements.txt
+	@echo "Installing what the local stack needs (about a minute the first time)..."
+	@$(PIP) -r requirements-run.txt
 	@touch $@
 
-run: $(VENV)/.installed ## start the local stack (Ctrl-C stops; state kept in .local/)
-	$(PY) -m infra.local_stack
+$(VENV)/.dev: $(VENV)/.run requirements-dev.txt
+	@echo "Installing the test and build tools (a few minutes the first time)..."
+	@$(PIP) -r requirements-dev.txt
+	@touch $@
 
-token: $(VENV)/.installed ## print a dev JWT: make token ROLE=agent [SUB=alice]
+run: $(VENV)/.run ## start the local stack (Ctrl-C stops; state kept in .local/)
+	@$(PY) -m infra.local_stack
+
+token: $(VENV)/.run ## print a dev JWT: make token ROLE=agent [SUB=alice]
 	@$(PY) -m infra.dev_auth $(or $(ROLE),agent) $(SUB)
 
 reset: ## forget the local stack's state (stop `make run` first)
@@ -26,29 +41,42 @@ reset: ## forget the local stack's state (stop `make run` first)
 	rm -rf .local
 	@echo "Local state removed."
 
-lint: $(VENV)/.installed
+redrive: $(VENV)/.run ## move dead-lettered jobs back to the queue (local stack, or AWS with QUEUE_URL)
+	@$(PY) -m infra.redrive
+
+lint: $(VENV)/.dev typecheck ## ruff, mypy, cfn-lint, sam validate --lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --region $(REGION)
 
-unit: $(VENV)/.installed
+typecheck: $(VENV)/.dev ## mypy (strict) on the core, each function, the local stack and the bench
+	$(VENV)/bin/mypy layers/core/helpdesk infra benchmarks
+	@for handler in $(FUNCTIONS); do $(VENV)/bin/mypy $$handler || exit 1; done
+
+check: $(VENV)/.dev ## the fast loop: ruff, mypy and the unit tests
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
 	$(PY) -m pytest tests/unit
 
-integration: $(VENV)/.installed
+unit: $(VENV)/.dev
+	$(PY) -m pytest tests/unit
+
+integration: $(VENV)/.dev
 	$(PY) -m pytest tests/integration
 
-e2e: $(VENV)/.installed
+e2e: $(VENV)/.dev
 	$(PY) -m pytest tests/e2e
 
-test: lint ## ruff, cfn-lint, sam validate, then every test suite
+test: lint ## lint, then every test suite (unit, integration, end-to-end)
 	$(PY) -m pytest tests
 
-bench: $(VENV)/.installed ## AWS calls, write units and handler times per event
+bench: $(VENV)/.dev ## AWS calls, write units and handler times per event
 	$(PY) -m benchmarks.run
 
-build: $(VENV)/.installed ## sam build (needs Python 3.12 on PATH, e.g. via pyenv)
+build: $(VENV)/.dev ## sam build (needs Python 3.12 on PATH, e.g. via pyenv)
 	PYENV_VERSION=$(PYTHON_VERSION) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build
 
-clean:
+clean: ## remove the virtualenv and build output
 	rm -rf .aws-sam $(VENV)

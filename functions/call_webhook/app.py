@@ -27,7 +27,7 @@ def public_url() -> str:
     event = app.current_event.raw_event
     base = get_settings().public_base_url or f"https://{event['requestContext']['domainName']}"
     query = event.get("rawQueryString")
-    return base.rstrip("/") + event["rawPath"] + (f"?{query}" if query else "")
+    return f"{base.rstrip('/')}{event['rawPath']}" + (f"?{query}" if query else "")
 
 
 @app.post("/webhooks/calls/<provider>")
@@ -49,7 +49,7 @@ def call_notification(provider: str) -> dict[str, Any]:
 
 
 @app.get("/webhooks/calls/<provider>")
-def call_url_check(provider: str) -> Response:
+def call_url_check(provider: str) -> Response[str]:
     params = app.current_event.query_string_parameters or {}
     return Response(200, "text/plain", telephony.url_check(provider, params))
 

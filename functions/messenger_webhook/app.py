@@ -42,7 +42,7 @@ def telegram_webhook() -> dict[str, Any]:
 
 
 @app.get("/webhooks/whatsapp")
-def whatsapp_challenge() -> Response:
+def whatsapp_challenge() -> Response[str]:
     params = app.current_event.query_string_parameters or {}
     return Response(200, "text/plain", registry.whatsapp_challenge(params))
 

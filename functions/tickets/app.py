@@ -59,7 +59,7 @@ def list_tickets(
 ) -> dict[str, Any]:
     known_query(app.current_event.query_string_parameters, list_tickets)
     query = ticket_query(app.actor(), locals())
-    found, next_cursor = desk.list(query)
+    found, next_cursor = desk.tickets(query)
     return {"tickets": found, "next_cursor": next_cursor}
 
 

@@ -501,3 +501,118 @@ def test_whatsapp_resolution_long_after_the_last_message_uses_the_template(
     assert notice.template_name == "ticket_resolved"
     assert notice.template_params == ("D0-000001",)
     assert [b.data for b in notice.buttons] == ["csat:D0-000001:good", "csat:D0-000001:bad"]
+
+
+# ---- what we send keeps to the provider's rules -----------------------------------------
+
+
+def test_a_reply_outside_whatsapps_window_is_refused_without_a_template(
+    webhook: Api, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whatsapp(webhook, sample("whatsapp/text_message.json"))  # the client wrote in 2025
+    drain(aws, Recorder(), monkeypatch)
+    status, body = agent().call("POST", "/tickets/D0-000001/replies", {"text": "Hello?"})
+    assert status == 409
+    assert body["error"]["code"] == "channel_unavailable"
+    assert (
+        "24 hours" in body["error"]["message"]
+        and "whatsapp_reply_template" in body["error"]["message"]
+    )
+    messages = agent().call("GET", "/tickets/D0-000001")[1]["messages"]
+    assert [m["kind"] for m in messages if m["kind"] == "reply"] == []
+
+
+def test_a_reply_outside_the_window_goes_as_the_reply_template(
+    webhook: Api, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {"directions": [{"id": "d0", "whatsapp_reply_template": "agent_reply"}]}
+    monkeypatch.setenv("HELPDESK_CONFIG", json.dumps(config))
+    get_settings.cache_clear()
+    whatsapp(webhook, sample("whatsapp/text_message.json"))
+    drain(aws, Recorder(), monkeypatch)
+    assert agent().call("POST", "/tickets/D0-000001/replies", {"text": "Found it"})[0] == 200
+    recorder = Recorder()
+    drain(aws, recorder, monkeypatch)
+    (sent,) = recorder.sent
+    assert (sent.template_name, sent.template_params) == ("agent_reply", ("D0-000001", "Found it"))
+
+
+def test_a_reply_inside_the_window_is_plain_text(
+    webhook: Api, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = sample("whatsapp/text_message.json")
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(int(time.time()))
+    whatsapp(webhook, body)
+    drain(aws, Recorder(), monkeypatch)
+    assert agent().call("POST", "/tickets/D0-000001/replies", {"text": "Found it"})[0] == 200
+    recorder = Recorder()
+    drain(aws, recorder, monkeypatch)
+    (sent,) = recorder.sent
+    assert (sent.text, sent.template_name) == ("Found it", None)
+
+
+def test_a_resolution_outside_the_window_without_template_is_failed_visibly(
+    webhook: Api, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whatsapp(webhook, sample("whatsapp/text_message.json"))
+    drain(aws, Recorder(), monkeypatch)
+    assert agent().call("POST", "/tickets/D0-000001/resolve", {"resolution": "Done"})[0] == 200
+    recorder = Recorder()
+    drain(aws, recorder, monkeypatch)
+    assert recorder.sent == []
+    view = agent().call("GET", "/tickets/D0-000001")[1]
+    notice, prompt = view["messages"][-2:]
+    assert notice["delivery"] == prompt["delivery"] == "failed"
+    assert "whatsapp_resolved_template" in notice["error"]
+    assert "delivery_failed" in view["ticket"]["flags"]
+
+
+def test_a_long_resolution_is_sent_apart_from_the_rating_buttons(
+    webhook: Api, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WhatsApp refuses a body over 1,024 characters on a message with buttons."""
+    body = sample("whatsapp/text_message.json")
+    body["entry"][0]["changes"][0]["value"]["messages"][0]["timestamp"] = str(int(time.time()))
+    whatsapp(webhook, body)
+    drain(aws, Recorder(), monkeypatch)
+    resolution = "Подробно: " + "шаг " * 490
+    assert agent().call("POST", "/tickets/D0-000001/resolve", {"resolution": resolution})[0] == 200
+    recorder = Recorder()
+    drain(aws, recorder, monkeypatch)
+    notice, prompt = recorder.sent
+    assert resolution.strip() in notice.text and not notice.buttons
+    assert len(prompt.text) <= 1024 and len(prompt.buttons) == 2
+    assert prompt.buttons_label == "Оценить"
+
+
+def test_a_failure_meta_reports_later_is_kept_with_its_reason_and_flags_the_ticket(
+    webhook: Api, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    whatsapp(webhook, sample("whatsapp/text_message.json"))
+    failed = sample("whatsapp/status_failed.json")
+    wamid = failed["entry"][0]["changes"][0]["value"]["statuses"][0]["id"]
+    drain(aws, Recorder(provider_ids=["wamid.greeting", wamid]), monkeypatch)
+    assert whatsapp(webhook, failed)[1]["handled"] == ["status"]
+    view = agent().call("GET", "/tickets/D0-000001")[1]
+    ack = next(m for m in view["messages"] if m["provider_message_id"] == wamid)
+    assert ack["delivery"] == "failed"
+    assert ack["error"].startswith("131026")
+    assert "delivery_failed" in view["ticket"]["flags"]
+    flagged = agent().call("GET", "/tickets", query="flag=delivery_failed")[1]["tickets"]
+    assert [t["id"] for t in flagged] == ["D0-000001"]
+
+
+def test_a_direction_placeholder_in_the_resolved_text_works(
+    webhook: Api, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = {
+        "directions": [
+            {"id": "d0", "name": "Billing", "texts": {"resolved": "{direction}: {number} done"}}
+        ]
+    }
+    monkeypatch.setenv("HELPDESK_CONFIG", json.dumps(config))
+    get_settings.cache_clear()
+    telegram(webhook, sample("telegram/text_message.json"))
+    assert agent().call("POST", "/tickets/D0-000001/resolve", {})[0] == 200
+    notice = agent().call("GET", "/tickets/D0-000001")[1]["messages"][-2]
+    assert notice["text"] == "Billing: D0-000001 done"

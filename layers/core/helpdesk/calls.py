@@ -175,7 +175,7 @@ def state_from_item(item: dict[str, Any]) -> CallState:
         rang=tuple(item.get("rang", [])),
         recording_url=item.get("recording_url"),
         events=frozenset(item.get("events", [])),
-        timeline=tuple(tuple(entry) for entry in item.get("timeline", [])),  # type: ignore[misc]
+        timeline=tuple(tuple(entry) for entry in item.get("timeline", [])),
     )
 
 

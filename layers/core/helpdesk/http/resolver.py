@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -29,7 +29,7 @@ def dumps(body: Any) -> str:
 
 def json_response(
     status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> Response:
+) -> Response[str]:
     return Response(
         status_code=status, content_type="application/json", body=dumps(body), headers=headers
     )
@@ -73,7 +73,7 @@ class HelpdeskResolver(APIGatewayHttpResolver):
         event = self.current_event.raw_event
         return require_role(event, *self.roles_for(event.get("routeKey", "")))
 
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         roles = self.roles_for(event.get("routeKey", ""))
         if roles:
             try:
@@ -89,7 +89,7 @@ class HelpdeskResolver(APIGatewayHttpResolver):
                 event = {**event, "body": "{}"}  # an action without options: POST .../close
         return super().resolve(event, context)
 
-    def _body_problem(self, event: dict[str, Any]) -> dict[str, Any] | None:
+    def _body_problem(self, event: Mapping[str, Any]) -> dict[str, Any] | None:
         headers = event.get("headers") or {}
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type and content_type != "application/json":
@@ -126,19 +126,20 @@ def make_resolver(
         roles=roles, default_roles=default_roles, json_only=json_only, enable_validation=validation
     )
 
-    @app.exception_handler(HelpdeskError)
-    def _domain_error(error: HelpdeskError) -> Response:
+    def domain_error(error: HelpdeskError) -> Response[str]:
         return json_response(
             error.status_code, error_body(error.code, error.message, **error.details)
         )
 
-    @app.exception_handler(PermanentWriteError)
-    def _unstorable(error: PermanentWriteError) -> Response:
+    def unstorable(error: PermanentWriteError) -> Response[str]:
         return json_response(422, error_body("unstorable", str(error)))
 
-    @app.not_found
-    def _no_route(_: Exception) -> Response:
+    def no_route(_: Exception) -> Response[str]:
         return json_response(404, error_body("no_route", "no such route"))
+
+    app.exception_handler(HelpdeskError)(domain_error)
+    app.exception_handler(PermanentWriteError)(unstorable)
+    app.not_found(no_route)
 
     if validation:
         _validation_errors(app)
@@ -149,8 +150,7 @@ def make_resolver(
 def _validation_errors(app: HelpdeskResolver) -> None:
     from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
-    @app.exception_handler(RequestValidationError)
-    def _invalid_request(error: RequestValidationError) -> Response:
+    def invalid_request(error: RequestValidationError) -> Response[str]:
         if any(problem.get("type") == "json_invalid" for problem in error.errors()):
             return json_response(
                 400, error_body("malformed_json", "the request body is not valid JSON")
@@ -167,6 +167,8 @@ def _validation_errors(app: HelpdeskResolver) -> None:
             422, error_body("invalid_request", f"invalid request: {summary}", problems=problems)
         )
 
+    app.exception_handler(RequestValidationError)(invalid_request)
+
 
 OpenApiHook = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -181,7 +183,7 @@ def _openapi_route(app: HelpdeskResolver, title: str) -> None:
         )
 
 
-def raw_body(event: dict[str, Any]) -> bytes:
+def raw_body(event: Mapping[str, Any]) -> bytes:
     """The exact bytes the caller sent (and a provider signed)."""
     body = event.get("body") or ""
     return base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")

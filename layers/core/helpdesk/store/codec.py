@@ -20,12 +20,14 @@ def compact(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_dynamo(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in item.items()}
+    typed: dict[str, Any] = {name: _serializer.serialize(value) for name, value in item.items()}
+    return typed
 
 
 def from_dynamo(item: dict[str, Any]) -> dict[str, Any]:
     plain = {name: _deserializer.deserialize(value) for name, value in item.items()}
-    return _numbers_to_python(plain)
+    converted: dict[str, Any] = _numbers_to_python(plain)
+    return converted
 
 
 def _numbers_to_python(value: Any) -> Any:

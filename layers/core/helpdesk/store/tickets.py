@@ -119,7 +119,7 @@ class Tickets:
         found = [ticket_from_item(item) for item in self.table.get_many(ticket_keys)]
         return sorted(found, key=lambda t: (t.created_at, t.id), reverse=True)
 
-    def list(self, query: TicketQuery) -> tuple[list[dict[str, Any]], str | None]:
+    def page(self, query: TicketQuery) -> tuple[list[dict[str, Any]], str | None]:
         """One page of ticket summaries in creation order, and a cursor for the next page."""
         if query.customer:
             return self._list_of_customer(query)

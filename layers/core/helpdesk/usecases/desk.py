@@ -47,8 +47,8 @@ class TicketDesk:
     settings: Callable[[], Settings] = get_settings
     clock: Callable[[], datetime] = utc_now
 
-    def list(self, query: TicketQuery) -> tuple[list[dict[str, Any]], str | None]:
-        return self.store.tickets.list(query)
+    def tickets(self, query: TicketQuery) -> tuple[list[dict[str, Any]], str | None]:
+        return self.store.tickets.page(query)
 
     def conversation(self, ticket_id: str) -> tuple[Ticket, list[Message], list[HistoryEntry]]:
         return self.store.tickets.conversation(ticket_id)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from helpdesk import csat, tickets
@@ -78,9 +79,9 @@ class Inbox:
                 )
                 outcomes.append(Outcome("ignored"))
             elif isinstance(event, InboundMessage):
-                outcomes.append(self._retrying(lambda e=event, d=direction: self._message(e, d)))
+                outcomes.append(self._retrying(partial(self._message, event, direction)))
             elif isinstance(event, ButtonPress):
-                outcomes.append(self._retrying(lambda e=event: self._press(e)))
+                outcomes.append(self._retrying(partial(self._press, event)))
             else:
                 outcomes.append(self._status(event))
         return outcomes
