@@ -115,7 +115,7 @@ def test_responses_keep_cyrillic_as_is_and_times_in_one_format(
     agent_api: Api, client_ticket: Any
 ) -> None:
     number = client_ticket("Не могу войти")
-    status, headers, raw = agent_api.request("GET", f"/tickets/{number}")
+    status, _, raw = agent_api.request("GET", f"/tickets/{number}")
     assert status == 200
     assert "Не могу войти".encode() in raw and b"\\u04" not in raw
     view = agent_api.call("GET", f"/tickets/{number}")[1]
