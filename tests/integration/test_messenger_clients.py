@@ -32,7 +32,7 @@ WA_TOKEN = "EAAGm0PX4ZCpsBAKZCqRkL9Zb8T0wQ"
 PHONE_NUMBER_ID = "106540352242922"
 WA_ID = "16315551181"
 WAMID = "wamid.HBgLMTYzMTU1NTExODEVAgARGBI1QjlGMDU0RkY2QzQwNjY4RTkA"
-CSAT = tuple(Button(label=str(n), data=f"csat:T-1042:{n}") for n in range(1, 6))
+CSAT = tuple(Button(label=str(n), data=f"csat:D0-000001:{n}") for n in range(1, 6))
 
 
 @dataclass
@@ -174,7 +174,7 @@ def test_telegram_send_with_buttons_is_one_inline_keyboard_row(provider):
     (request,) = provider.requests
     assert request.body["reply_markup"] == {
         "inline_keyboard": [
-            [{"text": str(n), "callback_data": f"csat:T-1042:{n}"} for n in range(1, 6)]
+            [{"text": str(n), "callback_data": f"csat:D0-000001:{n}"} for n in range(1, 6)]
         ]
     }
 
@@ -320,17 +320,17 @@ def test_whatsapp_sends_from_the_messages_own_number(provider):
 
 def test_whatsapp_button_titles_over_20_characters_or_alike_are_refused(provider):
     """Meta refuses them; cutting them would make two labels that start alike identical."""
-    long = (Button("Excellent, thank you so much", "csat:T-1042:5"),)
+    long = (Button("Excellent, thank you so much", "csat:D0-000001:5"),)
     with pytest.raises(PermanentSendError, match="over 20"):
         whatsapp(provider).send(OutboundText(WA_ID, "How did we do?", buttons=long))
-    twins = (Button("Good", "csat:T-1042:good"), Button("Good", "csat:T-1042:bad"))
+    twins = (Button("Good", "csat:D0-000001:good"), Button("Good", "csat:D0-000001:bad"))
     with pytest.raises(PermanentSendError, match="unique"):
         whatsapp(provider).send(OutboundText(WA_ID, "How did we do?", buttons=twins))
     assert provider.requests == []
 
 
 def test_whatsapp_body_of_a_message_with_buttons_is_at_most_1024_characters(provider):
-    buttons = (Button("Good", "csat:T-1042:good"),)
+    buttons = (Button("Good", "csat:D0-000001:good"),)
     with pytest.raises(PermanentSendError, match="1-1024"):
         whatsapp(provider).send(OutboundText(WA_ID, "x" * 1025, buttons=buttons))
     assert provider.requests == []
@@ -339,9 +339,9 @@ def test_whatsapp_body_of_a_message_with_buttons_is_at_most_1024_characters(prov
 def test_whatsapp_send_buttons_as_interactive_reply_buttons(provider):
     provider.reply(200, wa_ok())
     buttons = (
-        Button("Excellent, thank you", "csat:T-1042:5"),
-        Button("Okay", "csat:T-1042:3"),
-        Button("Poor", "csat:T-1042:1"),
+        Button("Excellent, thank you", "csat:D0-000001:5"),
+        Button("Okay", "csat:D0-000001:3"),
+        Button("Poor", "csat:D0-000001:1"),
     )
     whatsapp(provider).send(OutboundText(WA_ID, "How did we do?", buttons=buttons))
     (request,) = provider.requests
@@ -354,10 +354,10 @@ def test_whatsapp_send_buttons_as_interactive_reply_buttons(provider):
             "buttons": [
                 {
                     "type": "reply",
-                    "reply": {"id": "csat:T-1042:5", "title": "Excellent, thank you"},
+                    "reply": {"id": "csat:D0-000001:5", "title": "Excellent, thank you"},
                 },
-                {"type": "reply", "reply": {"id": "csat:T-1042:3", "title": "Okay"}},
-                {"type": "reply", "reply": {"id": "csat:T-1042:1", "title": "Poor"}},
+                {"type": "reply", "reply": {"id": "csat:D0-000001:3", "title": "Okay"}},
+                {"type": "reply", "reply": {"id": "csat:D0-000001:1", "title": "Poor"}},
             ]
         },
     }
@@ -369,7 +369,7 @@ def test_whatsapp_more_than_three_choices_go_as_a_list(provider):
     interactive = provider.requests[0].body["interactive"]
     assert interactive["type"] == "list"
     rows = interactive["action"]["sections"][0]["rows"]
-    assert [row["id"] for row in rows] == [f"csat:T-1042:{n}" for n in range(1, 6)]
+    assert [row["id"] for row in rows] == [f"csat:D0-000001:{n}" for n in range(1, 6)]
 
 
 def test_whatsapp_more_than_ten_choices_is_refused_before_sending(provider):
@@ -432,7 +432,7 @@ def test_whatsapp_template_buttons_carry_our_payloads_as_quick_replies(provider)
             "type": "button",
             "sub_type": "quick_reply",
             "index": str(n - 1),
-            "parameters": [{"type": "payload", "payload": f"csat:T-1042:{n}"}],
+            "parameters": [{"type": "payload", "payload": f"csat:D0-000001:{n}"}],
         }
         for n in range(1, 6)
     ]

@@ -270,3 +270,29 @@ def test_reply_retried_with_the_same_request_id_is_stored_once(
     assert len(replies) == 1
     (job,) = queued_jobs(aws)
     assert SendMessageJob.model_validate(job).message_id == replies[0]["id"]
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b'{"text": 42}', b"\xff\xfe"])
+def test_the_role_is_checked_before_the_body(aws: dict[str, Any], raw: bytes) -> None:
+    """A caller without the role learns nothing about the body: 403, not 400 or 422."""
+    commander = Api("TicketsFunction", claims("commander", "cmd-1"))
+    status, body = commander.call("POST", "/tickets/D0-000001/replies", raw=raw)
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+    agent = Api("TicketsFunction", claims("agent", "agent-1"))
+    status, body = agent.call("POST", "/tickets/D0-000001/call-review", raw=raw)
+    assert (status, body["error"]["code"]) == (403, "forbidden")
+
+
+@pytest.mark.parametrize(
+    ("path", "method"),
+    [
+        ("/tickets", "POST"),
+        ("/tickets/D0-000001", "PATCH"),
+        ("/tickets/D0-000001/replies", "POST"),
+        ("/tickets/D0-000001/close", "POST"),
+    ],
+)
+def test_a_body_that_is_not_utf8_is_400(agent_api: Api, path: str, method: str) -> None:
+    status, body = agent_api.call(method, path, raw=b'{"text": "\xff\xfe"}')
+    assert (status, body["error"]["code"]) == (400, "malformed_body")
+    assert "UTF-8" in body["error"]["message"]

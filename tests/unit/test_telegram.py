@@ -172,7 +172,7 @@ def test_callback_query_becomes_a_button_press():
         event_id=f"tg:{BOT}:734910391",
         service_id=BOT,
         sender_id="111222333",
-        data="csat:T-1042:5",
+        data="csat:D0-000001:5",
         pressed_at=PRESSED,
         callback_query_id="477938610293746588",
         replied_to_message_id="5530",
@@ -190,7 +190,7 @@ def test_callback_on_an_inaccessible_message_still_counts():
     chat = body["callback_query"]["message"]["chat"]
     body["callback_query"]["message"] = {"chat": chat, "message_id": 5530, "date": 0}
     event = only(parse_update(body, BOT, received_at=PRESSED))
-    assert event.data == "csat:T-1042:5"
+    assert event.data == "csat:D0-000001:5"
     assert event.replied_to_message_id == "5530"
 
 

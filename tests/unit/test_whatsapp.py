@@ -170,7 +170,7 @@ def test_interactive_button_reply_is_a_button_press():
         event_id="wa:wamid.HBgLMTYzMTU1NTExODEVAgASGBQzQTdGRDJFMTRCMkI2QjY0MjQwQgA=",
         service_id=PHONE_NUMBER_ID,
         sender_id=WA_ID,
-        data="csat:T-1042:5",
+        data="csat:D0-000001:good",
         pressed_at=datetime.fromtimestamp(1749420015, tz=UTC),
         callback_query_id=None,
         replied_to_message_id="wamid.HBgLMTYzMTU1NTExODEVAgARGBIzRDYyQTk5QjBFNzE4QzA1QjgA",
@@ -180,7 +180,7 @@ def test_interactive_button_reply_is_a_button_press():
 def test_interactive_list_reply_is_a_button_press_with_the_row_id():
     event = only(parse_notification(load("interactive_list_reply")))
     assert isinstance(event, ButtonPress)
-    assert event.data == "topic:billing"
+    assert event.data == "csat:D0-000001:5"
     assert event.replied_to_message_id == (
         "wamid.HBgLMTYzMTU1NTExODEVAgARGBI3QUQ0QzE5ODgyOTlGOUM0RkEA"
     )
@@ -191,10 +191,10 @@ def test_template_quick_reply_button_uses_the_payload():
     message = first_value(body)["messages"][0]
     del message["interactive"]
     message["type"] = "button"
-    message["button"] = {"payload": "csat:T-1042:4", "text": "Good"}
+    message["button"] = {"payload": "csat:D0-000001:4", "text": "Good"}
     event = only(parse_notification(body))
     assert isinstance(event, ButtonPress)
-    assert event.data == "csat:T-1042:4"
+    assert event.data == "csat:D0-000001:4"
 
 
 def test_image_with_caption():
