@@ -18,8 +18,8 @@ from urllib.parse import parse_qsl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "layers" / "core"))
 
-from helpdesk.channels import whatsapp  # noqa: E402
-from helpdesk.telephony import twilio, zadarma  # noqa: E402
+from helpdesk.channels import whatsapp
+from helpdesk.telephony import twilio, zadarma
 
 LOCAL_API = f"http://127.0.0.1:{os.environ.get('LOCAL_PORT', '3000')}"
 

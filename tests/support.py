@@ -33,14 +33,19 @@ TEST_CONFIG = json.dumps(
 
 def load_event(name: str) -> dict[str, Any]:
     """A sample from events/, e.g. 'telegram/text_message' (.json may be left out)."""
-    path = EVENTS / (name if name.endswith(".json") else f"{name}.json")
+    path = _path(name)
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
 
 def event_bytes(name: str) -> bytes:
     """A sample's exact bytes (what a provider signed)."""
-    return (EVENTS / (name if name.endswith(".json") else f"{name}.json")).read_bytes()
+    return _path(name).read_bytes()
+
+
+def _path(name: str) -> Path:
+    path = EVENTS / name
+    return path if path.suffix else path.with_suffix(".json")
 
 
 def whatsapp_signature(raw: bytes, secret: str = WA_SECRET) -> dict[str, str]:
