@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from infra.template import functions, load_template, resources_of_type
+from infra.template import ROOT, functions, load_template, resources_of_type
 
 FUNCTIONS = sorted(resources_of_type("AWS::Serverless::Function"))
 WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction"]
@@ -76,6 +76,16 @@ def test_every_alarm_notifies_the_alarm_topic() -> None:
     for name, alarm in alarms().items():
         assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}], name
         assert alarm["TreatMissingData"] == "notBreaching", name
+
+
+def test_alarms_have_the_names_docs_operations_md_uses() -> None:
+    names = {
+        alarm["AlarmName"]["Fn::Sub"].removeprefix("${AWS::StackName}-")
+        for alarm in alarms().values()
+    }
+    runbook = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    for name in names:
+        assert f"`<stack>-{name}`" in runbook, name
 
 
 @pytest.mark.parametrize("metric", ["Errors", "Throttles"])
