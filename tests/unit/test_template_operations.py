@@ -192,7 +192,7 @@ def test_webhook_reserved_concurrency_is_off_by_default_so_a_new_account_can_dep
     # A new account may have 10 concurrent executions, and Lambda keeps 10 unreserved.
     assert parameter_default("WebhookReservedConcurrency") == 0
     condition = load_template()["Conditions"]["HasWebhookReservedConcurrency"]
-    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "WebhookReservedConcurrency"}, 0]}]}
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "WebhookReservedConcurrency"}, "0"]}]}
     for name in FUNCTIONS:
         reserved = properties(name).get("ReservedConcurrentExecutions")
         if name in WEBHOOKS:
