@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 FUNCTIONS := $(wildcard functions/*/app.py)
 
 .PHONY: help run test check lint typecheck unit integration e2e bench soak token reset redrive \
-	build validate clean
+	build validate clean policy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -44,11 +44,15 @@ reset: ## forget the local stack's state (stop `make run` first)
 redrive: $(VENV)/.run ## move dead-lettered jobs back to the queue (local stack, or AWS with QUEUE_URL)
 	@$(PY) -m infra.redrive
 
-lint: $(VENV)/.dev typecheck ## ruff, mypy, cfn-lint, sam validate --lint
+lint: $(VENV)/.dev typecheck ## ruff, mypy, cfn-lint, sam validate --lint, policy-as-code
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/sam validate --lint --region $(REGION)
+	@PYTHON=$(PY) infra/policy/check.sh
+
+policy: $(VENV)/.dev ## policy-as-code on template.yaml (checkov; rules in infra/policy/README.md)
+	PYTHON=$(PY) infra/policy/check.sh
 
 typecheck: $(VENV)/.dev ## mypy (strict) on the core, each function, the local stack and the bench
 	$(VENV)/bin/mypy layers/core/helpdesk infra benchmarks
@@ -79,4 +83,4 @@ build: $(VENV)/.dev ## sam build (needs Python 3.12 on PATH, e.g. via pyenv)
 	PYENV_VERSION=$(PYTHON_VERSION) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build
 
 clean: ## remove the virtualenv and build output
-	rm -rf .aws-sam $(VENV)
+	rm -rf .aws-sam $(VENV) infra/policy/.venv

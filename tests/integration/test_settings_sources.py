@@ -55,3 +55,20 @@ def test_secrets_come_from_secrets_manager_by_arn(
     monkeypatch.setenv("TELEGRAM_SECRET_TOKEN", "plain")
     get_settings.cache_clear()
     assert get_settings().secret("telegram_secret_token") == "plain"
+
+
+def test_deployed_the_template_names_bucket_key_and_version(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="stack-config")
+    s3.put_object(
+        Bucket="stack-config",
+        Key="helpdesk-config.json",
+        Body=json.dumps({"directions": [{"id": "d7"}]}).encode(),
+    )
+    monkeypatch.setenv("HELPDESK_CONFIG_BUCKET", "stack-config")
+    monkeypatch.setenv("HELPDESK_CONFIG_KEY", "helpdesk-config.json")
+    monkeypatch.setenv("HELPDESK_CONFIG_VERSION", "")
+    get_settings.cache_clear()
+    assert get_settings().direction_ids() == ["d7", "d0"]

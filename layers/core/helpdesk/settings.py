@@ -395,6 +395,16 @@ def _secret_from_arn(arn: str) -> str:
     return str(boto3.client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
 
 
+def config_source() -> str | None:
+    """Deployed: the bucket, key and optional version the template gives; else HELPDESK_CONFIG."""
+    bucket = os.environ.get("HELPDESK_CONFIG_BUCKET")
+    if not bucket:
+        return os.environ.get("HELPDESK_CONFIG")
+    key = os.environ.get("HELPDESK_CONFIG_KEY") or "helpdesk-config.json"
+    version = os.environ.get("HELPDESK_CONFIG_VERSION")
+    return f"s3://{bucket}/{key}" + (f"?versionId={version}" if version else "")
+
+
 @cache
 def get_settings() -> Settings:
     # An empty variable counts as unset: CloudFormation passes "" for optional parameters.
@@ -405,7 +415,7 @@ def get_settings() -> Settings:
         arn = os.environ.get(f"{_ENV_NAMES[field]}_SECRET_ARN")
         if field not in values and arn:
             values[field] = _secret_from_arn(arn)
-    values["config"] = load_config(os.environ.get("HELPDESK_CONFIG"))
+    values["config"] = load_config(config_source())
     try:
         return Settings.model_validate(values)
     except ValidationError as error:
