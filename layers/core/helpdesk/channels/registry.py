@@ -1,6 +1,9 @@
 """The channel registry: each channel's identity kind, direction lookup, webhook reader and
 sender, so that a new channel (e-mail, the staff bot) is one entry here, never a new branch.
 
+Provider adapters are imported where they are used: the tickets API never loads a webhook
+parser or an HTTP client (its cold start stays short).
+
 Senders are keyed by channel and service id (the bot or business number a ticket talks
 through), so a second bot or number can send; they are built from settings once per process.
 """
@@ -13,7 +16,6 @@ from datetime import timedelta
 from functools import cache
 
 from helpdesk import limits
-from helpdesk.channels import telegram, whatsapp
 from helpdesk.channels.base import (
     ButtonPress,
     InboundEvent,
@@ -21,7 +23,6 @@ from helpdesk.channels.base import (
     PermanentSendError,
     Sender,
 )
-from helpdesk.channels.sandbox import SandboxChannel
 from helpdesk.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from helpdesk.models import Channel
 from helpdesk.settings import Settings, get_settings
@@ -50,6 +51,8 @@ class ChannelSpec:
 
 
 def _read_telegram(settings: Settings, request: WebhookRequest) -> list[InboundEvent]:
+    from helpdesk.channels import telegram
+
     header = request.headers.get("x-telegram-bot-api-secret-token")
     if not telegram.verify_secret(header, settings.secret("telegram_secret_token")):
         raise Unauthorized("missing or wrong X-Telegram-Bot-Api-Secret-Token")
@@ -60,6 +63,8 @@ def _read_telegram(settings: Settings, request: WebhookRequest) -> list[InboundE
 
 
 def _read_whatsapp(settings: Settings, request: WebhookRequest) -> list[InboundEvent]:
+    from helpdesk.channels import whatsapp
+
     secret = settings.secret("whatsapp_app_secret")
     header = request.headers.get("x-hub-signature-256")
     if not secret or not whatsapp.verify_signature(request.raw, header, secret):
@@ -81,6 +86,8 @@ def parse_body(raw: bytes) -> object:
 
 
 def _telegram_sender(settings: Settings, service_id: str | None) -> Sender:
+    from helpdesk.channels import telegram
+
     if not settings.telegram_bot_token:
         raise PermanentSendError("TELEGRAM_BOT_TOKEN is not set")
     if service_id and service_id != settings.own_telegram_bot_id():
@@ -91,6 +98,8 @@ def _telegram_sender(settings: Settings, service_id: str | None) -> Sender:
 
 
 def _whatsapp_sender(settings: Settings, service_id: str | None) -> Sender:
+    from helpdesk.channels import whatsapp
+
     if not settings.whatsapp_access_token:
         raise PermanentSendError("WHATSAPP_ACCESS_TOKEN is not set")
     number = service_id or settings.whatsapp_phone_number_id
@@ -105,6 +114,8 @@ def _whatsapp_sender(settings: Settings, service_id: str | None) -> Sender:
 
 
 def _sandbox_sender(settings: Settings, service_id: str | None) -> Sender:
+    from helpdesk.channels.sandbox import SandboxChannel
+
     if not settings.sandbox_url:
         raise PermanentSendError("the sandbox channel exists only on the local stack")
     return SandboxChannel(settings.sandbox_url)
@@ -177,6 +188,8 @@ def read_webhook(channel: Channel, request: WebhookRequest) -> list[InboundEvent
 
 
 def whatsapp_challenge(params: dict[str, str]) -> str:
+    from helpdesk.channels import whatsapp
+
     token = get_settings().secret("whatsapp_verify_token")
     challenge = whatsapp.verify_challenge(params, token) if token else None
     if challenge is None:
