@@ -1,0 +1,310 @@
+"""moto on loopback, wrapped: one lock around DynamoDB, a journal of writes, a closed door.
+
+The handlers reach moto over HTTP (boto3 with AWS_ENDPOINT_URL), exactly as they reach AWS.
+This module serves moto's own WSGI app behind a small middleware that
+
+- serialises every DynamoDB request under one lock: moto's DynamoDB backend is not
+  thread-safe (a scan while another thread writes raised "dictionary changed size during
+  iteration"), and infra/moto_patches.py's per-item undo relies on it;
+- appends each successful write request to the journal (infra/state.py) before the
+  response goes out, so what the stack acknowledged survives `kill -9`;
+- refuses writes that name an attribute "" as DynamoDB does (moto would store them and
+  then answer unreadable items);
+- refuses browser requests from other origins and answers no CORS headers: without this
+  any web page open in the developer's browser could read and write the local table.
+
+Only requests to this process's own moto go through here; the lock is held for one moto
+call, never across an HTTP round trip.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
+from moto.moto_server import werkzeug_app
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.test import Client
+
+from infra import moto_patches
+from infra.state import StateFiles, empty_name_in_request
+
+log = logging.getLogger("local-stack.engine")
+
+REGION = "us-east-1"
+WRITES = frozenset(
+    {
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "TransactWriteItems",
+        "BatchWriteItem",
+        "ExecuteStatement",
+        "BatchExecuteStatement",
+        "ExecuteTransaction",
+    }
+)
+_AUTHORIZATION = (
+    f"AWS4-HMAC-SHA256 Credential=local/20261126/{REGION}/dynamodb/aws4_request, "
+    "SignedHeaders=host;x-amz-target, Signature=0"
+)
+
+StartResponse = Callable[..., Any]
+
+
+def loopback_hosts(port: int) -> frozenset[str]:
+    """Host headers a loopback server answers (anything else is DNS rebinding)."""
+    return frozenset({f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"})
+
+
+def foreign_origin(
+    environ: dict[str, Any], hosts: frozenset[str], allowed_origins: frozenset[str]
+) -> str | None:
+    """Why a request must be refused as coming from a web page, or None."""
+    host = environ.get("HTTP_HOST", "")
+    if host not in hosts:
+        return f"host {host!r} is not this loopback server"
+    origin = environ.get("HTTP_ORIGIN")
+    if origin is not None and origin not in allowed_origins:
+        return f"cross-origin request from {origin!r}"
+    if environ.get("REQUEST_METHOD") == "OPTIONS":
+        return "CORS preflight"
+    return None
+
+
+def _refuse(start_response: StartResponse, reason: str) -> list[bytes]:
+    body = json.dumps({"error": {"code": "forbidden", "message": reason}}).encode()
+    start_response(
+        "403 Forbidden",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+def _without_cors(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(n, v) for n, v in headers if not n.lower().startswith("access-control-")]
+
+
+class Engine:
+    """moto's server app behind the lock, the journal and the origin check."""
+
+    def __init__(
+        self,
+        port: int,
+        allowed_origins: Iterable[str] = (),
+        state: StateFiles | None = None,
+    ) -> None:
+        self.port = port
+        self.state = state
+        self.lock = threading.RLock()
+        self.hosts = loopback_hosts(port)
+        self.allowed_origins = frozenset(allowed_origins)
+        self.journal_errors = 0
+        moto_patches.apply()
+        werkzeug_app.DISABLE_GLOBAL_CORS = True  # read when moto builds each service's app
+        self.moto_app = DomainDispatcherApplication(create_backend_app)
+        # The dispatcher finds the service anew for every request (it lists moto's package
+        # folder each time, under a global lock); ours name it in X-Amz-Target, so route
+        # those straight to the service's app.
+        self.service_apps = {
+            prefix: self.moto_app.app_instances.setdefault(service, create_backend_app(service))
+            for prefix, service in (("DynamoDB_", "dynamodb"), ("AmazonSQS.", "sqs"))
+        }
+        self.server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- serving ------------------------------------------------------------------------
+
+    def bind(self) -> None:
+        """Open the listening socket now (so a busy port is found before anything starts)."""
+        self.server = make_server(
+            "127.0.0.1", self.port, self, threaded=True, request_handler=MotoRequestHandler
+        )
+
+    def start(self) -> None:
+        if self.server is None:
+            self.bind()
+        assert self.server is not None
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, name="moto", daemon=True, args=(0.2,)
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving (idempotent); requests already inside finish on their own threads."""
+        server, self.server = self.server, None
+        if server is not None:
+            if self._thread is not None:
+                server.shutdown()
+                self._thread.join(timeout=5)
+            server.server_close()
+
+    # -- the middleware -----------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        reason = foreign_origin(environ, self.hosts, self.allowed_origins)
+        if reason:
+            log.warning("moto: refused %s", reason)
+            return _refuse(start_response, f"the local AWS endpoint refuses a {reason}")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not target.startswith("DynamoDB_"):
+            return self._call_moto(environ, start_response, target)
+        operation = target.rsplit(".", 1)[-1]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        request: dict[str, Any] | None = None
+        if operation in WRITES:
+            try:
+                request = json.loads(body or b"{}")
+            except json.JSONDecodeError:
+                request = None
+            where = empty_name_in_request(request) if request is not None else None
+            if where:
+                return _dynamodb_error(
+                    start_response,
+                    "ValidationException",
+                    f"One or more parameter values were invalid: Empty attribute name ({where})",
+                )
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        journaled = False
+        with self.lock:
+            result = self.service_apps["DynamoDB_"](environ, capture)
+            try:
+                data = b"".join(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close:
+                    close()
+            status: str = captured["status"]
+            if request is not None and status.startswith("200") and self.state is not None:
+                try:
+                    self.state.append(operation, request)
+                    journaled = True
+                except OSError as error:
+                    return self._not_durable(start_response, operation, error)
+        if journaled:
+            try:
+                self.state.sync()  # type: ignore[union-attr]
+            except OSError as error:
+                return self._not_durable(start_response, operation, error)
+        headers = [
+            (n, v) for n, v in _without_cors(captured["headers"]) if n.lower() != "content-length"
+        ]
+        start_response(status, [*headers, ("Content-Length", str(len(data)))])
+        return [data]
+
+    def _call_moto(
+        self, environ: dict[str, Any], start_response: StartResponse, target: str
+    ) -> Any:
+        def without_cors(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            return start_response(status, _without_cors(headers), exc_info)
+
+        app = self.service_apps["AmazonSQS."] if target.startswith("AmazonSQS.") else self.moto_app
+        return app(environ, without_cors)
+
+    def _not_durable(
+        self, start_response: StartResponse, operation: str, error: OSError
+    ) -> list[bytes]:
+        """The write is in memory but not on disk: say so (500, retryable) and loudly."""
+        self.journal_errors += 1
+        message = f"could not journal a {operation}: {error}"
+        if self.state is not None:
+            self.state.record_error(message)
+        return _dynamodb_error(
+            start_response,
+            "InternalServerError",
+            f"local stack: {message}",
+            status="500 Internal Server Error",
+        )
+
+    # -- direct access (tests, snapshots, replay) ---------------------------------------
+
+    def backend(self) -> DynamoDBBackend:
+        account = os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
+        return dynamodb_backends[account][REGION]
+
+    def items(self, table_name: str) -> list[dict[str, Any]]:
+        """Every item as DynamoDB JSON (call with the lock held for a consistent picture)."""
+        table = self.backend().get_table(table_name)
+        return [item.to_json()["Attributes"] for item in table.all_items()]
+
+    def compact(self, table_name: str) -> None:
+        """Fold the journal into a new snapshot; the lock is held only to copy the items."""
+        if self.state is None:
+            raise RuntimeError("this engine keeps no state")
+        with self.lock:
+            items = self.items(table_name)
+            seq = self.state.rotate()
+        self.state.write_snapshot(items, seq)
+
+    def save(self, table_name: str) -> bool:
+        """compact(), but a failure is recorded and logged instead of raised: the journal
+        still holds every write, and the next save starts from scratch."""
+        try:
+            self.compact(table_name)
+        except Exception as error:
+            if self.state is not None:
+                self.state.record_error(
+                    f"could not save state: {error!r}; the journal keeps every write"
+                )
+            return False
+        return True
+
+    def load_items(
+        self, table_name: str, items: list[dict[str, Any]]
+    ) -> list[tuple[dict[str, Any], str]]:
+        """Put saved items back as they were; returns the ones moto refused, with why."""
+        backend = self.backend()
+        refused = []
+        with self.lock:
+            for item in items:
+                try:
+                    backend.put_item(table_name, item)
+                except Exception as error:
+                    refused.append((item, f"{type(error).__name__}: {error}"))
+        return refused
+
+    def replay(self, operation: str, request: dict[str, Any]) -> tuple[int, str]:
+        """Send one journaled request through moto's app again (not journaled again)."""
+        client = Client(self.service_apps["DynamoDB_"])
+        with self.lock:
+            response = client.post(
+                "/",
+                data=json.dumps(request),
+                headers={
+                    "X-Amz-Target": f"DynamoDB_20120810.{operation}",
+                    "Content-Type": "application/x-amz-json-1.0",
+                    "Authorization": _AUTHORIZATION,
+                },
+            )
+            return response.status_code, response.get_data(as_text=True)
+
+
+def _dynamodb_error(
+    start_response: StartResponse, code: str, message: str, status: str = "400 Bad Request"
+) -> list[bytes]:
+    prefix = "com.amazon.coral.validate#" if code == "ValidationException" else ""
+    body = json.dumps({"__type": f"{prefix}{code}", "message": message}).encode()
+    start_response(
+        status,
+        [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))],
+    )
+    return [body]

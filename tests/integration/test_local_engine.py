@@ -1,0 +1,274 @@
+"""The local stack's embedded engine: moto behind one lock, with a per-item transaction undo.
+
+The engine runs in-process on a free loopback port and is reached with boto3 over HTTP,
+as the handlers reach it under `make run`.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from moto.dynamodb.models import DynamoDBBackend
+
+from infra import moto_patches
+from infra.engine import Engine
+
+TABLE = "engine-test"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def create_table(client: Any, name: str = TABLE) -> None:
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "PK", "AttributeType": "S"},
+            {"AttributeName": "SK", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "PK", "KeyType": "HASH"},
+            {"AttributeName": "SK", "KeyType": "RANGE"},
+        ],
+    )
+
+
+@pytest.fixture
+def engine() -> Iterator[Engine]:
+    running = Engine(free_port(), allowed_origins={"http://127.0.0.1:3000"})
+    running.start()
+    yield running
+    running.stop()
+    running.backend().tables.pop(TABLE, None)
+    moto_patches.apply()()  # leave moto as the other tests expect it
+
+
+@pytest.fixture
+def dynamodb(engine: Engine) -> Any:
+    client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{engine.port}")
+    create_table(client)
+    return client
+
+
+def key(pk: str, sk: str = "#ITEM") -> dict[str, Any]:
+    return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+
+def test_a_failed_transaction_loses_none_of_the_writes_made_meanwhile(
+    engine: Engine, dynamodb: Any
+) -> None:
+    """A duplicate delivery's failed transaction must not undo another function's writes."""
+    for i in range(2000):  # a table of some size: moto's whole-table undo took long enough
+        engine.backend().put_item(TABLE, {**key(f"OLD#{i}"), "body": {"S": "x" * 100}})
+    dynamodb.put_item(TableName=TABLE, Item={**key("EVENT#dup"), "seen": {"BOOL": True}})
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def duplicate_deliveries() -> None:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            try:
+                dynamodb.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Put": {
+                                "TableName": TABLE,
+                                "Item": {**key(f"MSG#dup-{n}"), "n": {"N": "1"}},
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": TABLE,
+                                "Item": key("EVENT#dup"),
+                                "ConditionExpression": "attribute_not_exists(PK)",
+                            }
+                        },
+                    ]
+                )
+                failures.append("a duplicate went through")
+            except ClientError as error:
+                assert error.response["Error"]["Code"] == "TransactionCanceledException"
+
+    def comments(worker: int) -> None:
+        for i in range(40):
+            dynamodb.put_item(
+                TableName=TABLE,
+                Item={**key(f"TICKET#{worker}", f"COMMENT#{i:03d}"), "i": {"N": "1"}},
+            )
+
+    duplicates = threading.Thread(target=duplicate_deliveries)
+    duplicates.start()
+    writers = [threading.Thread(target=comments, args=(w,)) for w in range(3)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    stop.set()
+    duplicates.join()
+
+    items = [
+        i
+        for page in dynamodb.get_paginator("scan").paginate(TableName=TABLE)
+        for i in page["Items"]
+    ]
+    stored = {(i["PK"]["S"], i["SK"]["S"]) for i in items}
+    assert {(f"TICKET#{w}", f"COMMENT#{i:03d}") for w in range(3) for i in range(40)} <= stored
+    assert not [pk for pk, _ in stored if pk.startswith("MSG#dup-")]  # all or nothing
+    assert len(stored) == 2000 + 1 + 3 * 40
+    assert failures == []
+
+
+def test_undo_puts_back_exactly_the_items_the_transaction_touched(dynamodb: Any) -> None:
+    dynamodb.put_item(TableName=TABLE, Item={**key("A"), "v": {"N": "1"}})
+    dynamodb.put_item(TableName=TABLE, Item={**key("C"), "v": {"N": "1"}})
+    with pytest.raises(ClientError) as refused:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": TABLE,
+                        "Key": key("A"),
+                        "UpdateExpression": "SET v = v + :one",
+                        "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    }
+                },
+                {"Put": {"TableName": TABLE, "Item": {**key("B"), "v": {"N": "1"}}}},
+                {"Delete": {"TableName": TABLE, "Key": key("D")}},
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": key("C"),
+                        "ConditionExpression": "v = :two",
+                        "ExpressionAttributeValues": {":two": {"N": "2"}},
+                    }
+                },
+            ]
+        )
+    reasons = [r["Code"] for r in refused.value.response["CancellationReasons"]]
+    assert reasons == ["None", "None", "None", "ConditionalCheckFailed"]
+    assert dynamodb.get_item(TableName=TABLE, Key=key("A"))["Item"]["v"] == {"N": "1"}
+    assert "Item" not in dynamodb.get_item(TableName=TABLE, Key=key("B"))
+    assert len(dynamodb.scan(TableName=TABLE)["Items"]) == 2
+
+
+def _failed_transaction_seconds(backend: DynamoDBBackend, table: str, rounds: int) -> float:
+    started = time.perf_counter()
+    for n in range(rounds):
+        with pytest.raises(Exception, match=r"TransactionCanceled|ConditionalCheckFailed"):
+            backend.transact_write_items(
+                [
+                    {"Put": {"TableName": table, "Item": {**key(f"NEW#{n}"), "x": {"S": "y"}}}},
+                    {
+                        "Put": {
+                            "TableName": table,
+                            "Item": key("ITEM#0"),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    },
+                ]
+            )
+    return (time.perf_counter() - started) / rounds
+
+
+def test_a_transaction_costs_the_same_at_100_and_at_10000_items() -> None:
+    """moto deep-copied the whole table per transaction: cost grew with the table."""
+    revert = moto_patches.apply()
+    try:
+        backend = DynamoDBBackend("us-east-1", "000000000001")
+        ratios = []
+        for name, size in (("small", 100), ("large", 10_000)):
+            backend.create_table(
+                name,
+                schema=[
+                    {"AttributeName": "PK", "KeyType": "HASH"},
+                    {"AttributeName": "SK", "KeyType": "RANGE"},
+                ],
+                throughput=None,
+                attr=[
+                    {"AttributeName": "PK", "AttributeType": "S"},
+                    {"AttributeName": "SK", "AttributeType": "S"},
+                ],
+                global_indexes=None,
+                indexes=None,
+                streams=None,
+                billing_mode="PAY_PER_REQUEST",
+                sse_specification=None,
+                tags=[],
+                deletion_protection_enabled=False,
+                warm_throughput=None,
+            )
+            for i in range(size):
+                backend.put_item(name, {**key(f"ITEM#{i}"), "body": {"S": "x" * 200}})
+            ratios.append(_failed_transaction_seconds(backend, name, 20))
+            assert len(backend.get_table(name).all_items()) == size  # nothing half-written
+        small, large = ratios
+        assert large < small * 5 + 0.002, f"{small * 1000:.2f} ms vs {large * 1000:.2f} ms"
+    finally:
+        revert()
+
+
+def test_writes_naming_an_attribute_empty_are_refused_as_dynamodb_does(dynamodb: Any) -> None:
+    """moto would store them and then answer unreadable items (and every scan failed)."""
+    status = {"conversation": {"M": {"": {"S": "x"}, "id": {"S": "c1"}}}}
+    with pytest.raises(ClientError) as refused:
+        dynamodb.put_item(TableName=TABLE, Item={**key("PMSG#1"), **status})
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    assert "Empty attribute name" in refused.value.response["Error"]["Message"]
+    with pytest.raises(ClientError):
+        dynamodb.update_item(
+            TableName=TABLE,
+            Key=key("PMSG#1"),
+            UpdateExpression="SET #c = :c",
+            ExpressionAttributeNames={"#c": "conversation"},
+            ExpressionAttributeValues={":c": status["conversation"]},
+        )
+    assert dynamodb.scan(TableName=TABLE)["Items"] == []
+
+
+def test_web_pages_cannot_reach_the_engine(engine: Engine, dynamodb: Any) -> None:
+    url = f"http://127.0.0.1:{engine.port}/"
+    credential = "x/20261126/us-east-1/dynamodb/aws4_request"
+    scan = {
+        "headers": {
+            "X-Amz-Target": "DynamoDB_20120810.Scan",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={credential}",
+        },
+        "data": f'{{"TableName": "{TABLE}"}}',
+        "timeout": 5,
+    }
+    evil = requests.post(
+        url, **{**scan, "headers": {**scan["headers"], "Origin": "https://evil.example"}}
+    )  # type: ignore[arg-type]
+    assert evil.status_code == 403
+    assert not [h for h in evil.headers if h.lower().startswith("access-control-")]
+    preflight = requests.options(
+        url,
+        headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+        timeout=5,
+    )
+    assert preflight.status_code == 403
+    assert "access-control-allow-origin" not in {h.lower() for h in preflight.headers}
+    rebound = requests.post(
+        url, **{**scan, "headers": {**scan["headers"], "Host": f"evil.example:{engine.port}"}}
+    )  # type: ignore[arg-type]
+    assert rebound.status_code == 403
+    own = requests.post(
+        url, **{**scan, "headers": {**scan["headers"], "Origin": "http://127.0.0.1:3000"}}
+    )  # type: ignore[arg-type]
+    assert own.status_code == 200
+    assert not [h for h in own.headers if h.lower().startswith("access-control-")]
+    assert dynamodb.scan(TableName=TABLE)["Count"] == 0  # boto3 (no Origin) goes through
