@@ -23,6 +23,7 @@ import io
 import json
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -128,10 +129,26 @@ class Engine:
     # -- serving ------------------------------------------------------------------------
 
     def bind(self) -> None:
-        """Open the listening socket now (so a busy port is found before anything starts)."""
-        self.server = make_server(
-            "127.0.0.1", self.port, self, threaded=True, request_handler=MotoRequestHandler
-        )
+        """Open the listening socket now (so a busy port is found before anything starts).
+
+        The socket is bound here, not by werkzeug, which prints and exits on a busy port;
+        a busy port must raise OSError for the caller to name it.
+        """
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", self.port))
+            listener.listen(128)
+            self.server = make_server(
+                "127.0.0.1",
+                self.port,
+                self,
+                threaded=True,
+                request_handler=MotoRequestHandler,
+                fd=listener.fileno(),
+            )
+        finally:
+            listener.close()  # werkzeug serves a duplicate of it
 
     def start(self) -> None:
         if self.server is None:
