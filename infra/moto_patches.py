@@ -12,7 +12,13 @@ all or nothing) but its undo log holds only the items the transaction itself tou
 copy of each one taken just before its operation, put back in reverse order on failure.
 It relies on the engine being used by one thread at a time (infra/engine.py holds one lock
 around every DynamoDB request), so no other write can land between an operation and its
-undo. `apply()` is idempotent and returns a function that restores moto's original.
+undo.
+
+Second, moto's Query on the table itself (not an index) gathers and sorts every item of the
+table to keep those of one partition: reading one ticket cost time in proportion to all
+tickets. The patched query hands moto only the partition asked for (same lock reasoning).
+
+`apply()` is idempotent and returns a function that restores moto's originals.
 """
 
 from __future__ import annotations
@@ -151,18 +157,38 @@ def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, A
         raise TransactionCanceledException(errors)
 
 
+def query_one_partition(self: Table, hash_key: DynamoType | None, *args: Any, **kwargs: Any) -> Any:
+    """moto's Table.query, shown only the partition it reads when it reads the table."""
+    index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+    if index_name or hash_key is None:
+        return _ORIGINAL["query"](self, hash_key, *args, **kwargs)
+    everything = self.items
+    partition = everything.get(hash_key)
+    self.items = {hash_key: partition} if partition is not None else {}  # type: ignore[assignment]
+    try:
+        return _ORIGINAL["query"](self, hash_key, *args, **kwargs)
+    finally:
+        self.items = everything
+
+
 _ORIGINAL: dict[str, Callable[..., Any]] = {}
+_PATCHES: dict[str, tuple[type, Callable[..., Any]]] = {
+    "transact_write_items": (DynamoDBBackend, transact_write_items),
+    "query": (Table, query_one_partition),
+}
 
 
 def apply() -> Callable[[], None]:
     """Install the patches (once); the returned function puts moto's originals back."""
-    if "transact_write_items" not in _ORIGINAL:
-        _ORIGINAL["transact_write_items"] = DynamoDBBackend.transact_write_items
-        DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    for name, (owner, replacement) in _PATCHES.items():
+        if name not in _ORIGINAL:
+            _ORIGINAL[name] = getattr(owner, name)
+            setattr(owner, name, replacement)
 
     def revert() -> None:
-        original = _ORIGINAL.pop("transact_write_items", None)
-        if original is not None:
-            DynamoDBBackend.transact_write_items = original  # type: ignore[method-assign]
+        for name, (owner, _) in _PATCHES.items():
+            original = _ORIGINAL.pop(name, None)
+            if original is not None:
+                setattr(owner, name, original)
 
     return revert

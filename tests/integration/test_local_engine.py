@@ -183,41 +183,70 @@ def _failed_transaction_seconds(backend: DynamoDBBackend, table: str, rounds: in
     return (time.perf_counter() - started) / rounds
 
 
-def test_a_transaction_costs_the_same_at_100_and_at_10000_items() -> None:
-    """moto deep-copied the whole table per transaction: cost grew with the table."""
+def backend_with_tables(sizes: dict[str, int]) -> DynamoDBBackend:
+    """A private moto backend (no global state) with tables of the given sizes."""
+    backend = DynamoDBBackend("us-east-1", "000000000001")
+    for name, size in sizes.items():
+        backend.create_table(
+            name,
+            schema=[
+                {"AttributeName": "PK", "KeyType": "HASH"},
+                {"AttributeName": "SK", "KeyType": "RANGE"},
+            ],
+            throughput=None,
+            attr=[
+                {"AttributeName": "PK", "AttributeType": "S"},
+                {"AttributeName": "SK", "AttributeType": "S"},
+            ],
+            global_indexes=None,
+            indexes=None,
+            streams=None,
+            billing_mode="PAY_PER_REQUEST",
+            sse_specification=None,
+            tags=[],
+            deletion_protection_enabled=False,
+            warm_throughput=None,
+        )
+        for i in range(size):
+            backend.put_item(name, {**key(f"ITEM#{i}"), "body": {"S": "x" * 200}})
+    return backend
+
+
+@pytest.fixture
+def patched() -> Iterator[None]:
     revert = moto_patches.apply()
-    try:
-        backend = DynamoDBBackend("us-east-1", "000000000001")
-        ratios = []
-        for name, size in (("small", 100), ("large", 10_000)):
-            backend.create_table(
-                name,
-                schema=[
-                    {"AttributeName": "PK", "KeyType": "HASH"},
-                    {"AttributeName": "SK", "KeyType": "RANGE"},
-                ],
-                throughput=None,
-                attr=[
-                    {"AttributeName": "PK", "AttributeType": "S"},
-                    {"AttributeName": "SK", "AttributeType": "S"},
-                ],
-                global_indexes=None,
-                indexes=None,
-                streams=None,
-                billing_mode="PAY_PER_REQUEST",
-                sse_specification=None,
-                tags=[],
-                deletion_protection_enabled=False,
-                warm_throughput=None,
-            )
-            for i in range(size):
-                backend.put_item(name, {**key(f"ITEM#{i}"), "body": {"S": "x" * 200}})
-            ratios.append(_failed_transaction_seconds(backend, name, 20))
-            assert len(backend.get_table(name).all_items()) == size  # nothing half-written
-        small, large = ratios
-        assert large < small * 5 + 0.002, f"{small * 1000:.2f} ms vs {large * 1000:.2f} ms"
-    finally:
-        revert()
+    yield
+    revert()
+
+
+def test_a_transaction_costs_the_same_at_100_and_at_10000_items(patched: None) -> None:
+    """moto deep-copied the whole table per transaction: cost grew with the table."""
+    backend = backend_with_tables({"small": 100, "large": 10_000})
+    small = _failed_transaction_seconds(backend, "small", 20)
+    large = _failed_transaction_seconds(backend, "large", 20)
+    assert len(backend.get_table("large").all_items()) == 10_000  # nothing half-written
+    assert large < small * 5 + 0.002, f"{small * 1000:.2f} ms vs {large * 1000:.2f} ms"
+
+
+def _query_seconds(backend: DynamoDBBackend, table: str, rounds: int) -> float:
+    started = time.perf_counter()
+    for n in range(rounds):
+        found, _, _ = backend.query(table, {"S": f"ITEM#{n}"}, None, [], None, None, True, None)
+        assert {item.hash_key.value for item in found} == {f"ITEM#{n}"}
+    return (time.perf_counter() - started) / rounds
+
+
+def test_a_query_on_the_table_reads_one_partition_at_any_table_size(patched: None) -> None:
+    """moto sorted every item of the table to answer a Query for one partition."""
+    backend = backend_with_tables({"small": 100, "large": 10_000})
+    for n in range(3):
+        backend.put_item("large", {**key("ITEM#0", f"MSG#{n}"), "n": {"N": str(n)}})
+    found, _, _ = backend.query("large", {"S": "ITEM#0"}, None, [], 2, None, False, None)
+    assert [item.range_key.value for item in found] == ["MSG#2", "MSG#1"]  # order, limit kept
+    small = _query_seconds(backend, "small", 20)
+    large = _query_seconds(backend, "large", 20)
+    assert large < small * 5 + 0.002, f"{small * 1000:.2f} ms vs {large * 1000:.2f} ms"
+    assert len(backend.get_table("large").all_items()) == 10_003  # the table is whole again
 
 
 def test_writes_naming_an_attribute_empty_are_refused_as_dynamodb_does(dynamodb: Any) -> None:

@@ -97,6 +97,22 @@ def test_every_acknowledged_write_is_journaled_and_replays_to_the_same_table(
     restart(engine, dynamodb)
     assert table_items(dynamodb) == before
 
+    # the next saves copy only what changed since the last one (under the engine lock)
+    assert engine.save(TABLE)
+    dynamodb.delete_item(TableName=TABLE, Key=key("MSG#1"))
+    dynamodb.update_item(
+        TableName=TABLE,
+        Key=key("TICKET#1"),
+        UpdateExpression="SET s = :open",
+        ExpressionAttributeValues={":open": {"S": "open"}},
+    )
+    dynamodb.put_item(TableName=TABLE, Item=key("MSG#9"))
+    after = table_items(dynamodb)
+    assert engine.save(TABLE)
+    assert engine.copies.cached is not None and not engine.copies.dirty
+    restart(engine, dynamodb)
+    assert table_items(dynamodb) == after != before
+
 
 def test_a_failed_save_is_loud_keeps_the_journal_and_does_not_stop_the_next(
     engine: Engine, dynamodb: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
