@@ -70,7 +70,8 @@ class StackProcess:
         )
 
     def health(self) -> dict[str, Any]:
-        return dict(requests.get(f"{self.api}/_local/health", timeout=10).json())
+        health: dict[str, Any] = requests.get(f"{self.api}/_local/health", timeout=10).json()
+        return health
 
 
 @contextmanager
@@ -128,7 +129,7 @@ def _wait_until_up(stack: StackProcess) -> None:
 
 def telegram_update(n: int) -> dict[str, Any]:
     """The sample text message from a new chat (ids derived from n, so each is a first contact)."""
-    update = copy.deepcopy(TELEGRAM_UPDATE)
+    update: dict[str, Any] = copy.deepcopy(TELEGRAM_UPDATE)
     update["update_id"] = 900_000_000 + n
     update["message"]["message_id"] = 10_000 + n
     update["message"]["chat"]["id"] = update["message"]["from"]["id"] = 500_000_000 + n

@@ -29,7 +29,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import DynamoDBBackend, dynamodb_backends
 from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 from moto.dynamodb.models.table import Table
@@ -118,14 +118,16 @@ class Engine:
         self.journal_errors = 0
         self.copies = ItemCopies()
         moto_patches.apply()
-        werkzeug_app.DISABLE_GLOBAL_CORS = True  # read when moto builds each service's app
+        werkzeug_app.DISABLE_GLOBAL_CORS = True  # type: ignore[attr-defined]  # read per app built
         self.moto_app = DomainDispatcherApplication(create_backend_app)
         # The dispatcher finds the service anew for every request (it lists moto's package
         # folder each time, under a global lock); ours name it in X-Amz-Target, so route
         # those straight to the service's app.
         self.service_apps = {
-            prefix: self.moto_app.app_instances.setdefault(service, create_backend_app(service))
-            for prefix, service in (("DynamoDB_", "dynamodb"), ("AmazonSQS.", "sqs"))
+            "DynamoDB_": self.moto_app.app_instances.setdefault(
+                "dynamodb", create_backend_app("dynamodb")
+            ),
+            "AmazonSQS.": self.moto_app.app_instances.setdefault("sqs", create_backend_app("sqs")),
         }
         self.server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -235,12 +237,13 @@ class Engine:
 
     def _call_moto(
         self, environ: dict[str, Any], start_response: StartResponse, target: str
-    ) -> Any:
+    ) -> Iterable[bytes]:
         def without_cors(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             return start_response(status, _without_cors(headers), exc_info)
 
         app = self.service_apps["AmazonSQS."] if target.startswith("AmazonSQS.") else self.moto_app
-        return app(environ, without_cors)
+        response: Iterable[bytes] = app(environ, without_cors)
+        return response
 
     def _not_durable(
         self, start_response: StartResponse, operation: str, error: OSError
@@ -314,7 +317,7 @@ class Engine:
         refused = []
         checked_setitem = LimitedSizeDict.__setitem__
         with self.lock:
-            LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[assignment]
+            LimitedSizeDict.__setitem__ = dict.__setitem__  # type: ignore[method-assign]
             try:
                 for item in items:
                     try:

@@ -65,7 +65,7 @@ class ItemUndo:
             elif range_key is not None:
                 table.items[hash_key][range_key] = item
             else:
-                table.items[hash_key] = item
+                table.items[hash_key] = item  # type: ignore[assignment]
         self.saved.clear()
 
 

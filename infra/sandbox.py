@@ -83,7 +83,7 @@ def _integer(
     value = body[name]
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ControlError(f"{name} must be an integer from {low} to {high}, got {value!r}")
-    return value
+    return int(value)
 
 
 def _wa_id(value: Any) -> str:

@@ -31,8 +31,10 @@ def _tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
             value = value.split(".", 1)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}")
     return {name: value}
 
 
@@ -41,7 +43,8 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 @cache
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+    template: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+    return template
 
 
 def resources_of_type(kind: str) -> dict[str, dict[str, Any]]:
