@@ -363,6 +363,12 @@ class ItemCopies:
 
     def note(self, operation: str, request: dict[str, Any]) -> None:
         """Remember which items a successful write touched (caller holds the engine lock)."""
+        try:
+            self._note(operation, request)
+        except (KeyError, TypeError, AttributeError, StopIteration):
+            self.full = True  # keys not where expected: the next save copies everything
+
+    def _note(self, operation: str, request: dict[str, Any]) -> None:
         if operation in ("PutItem", "UpdateItem", "DeleteItem"):
             self.dirty.append((request.get("TableName", ""), request.get("Item") or request["Key"]))
         elif operation == "TransactWriteItems":
