@@ -35,11 +35,8 @@ run: $(VENV)/.run ## start the local stack (Ctrl-C stops; state kept in .local/)
 token: $(VENV)/.run ## print a dev JWT: make token ROLE=agent [SUB=alice]
 	@$(PY) -m infra.dev_auth $(or $(ROLE),agent) $(SUB)
 
-reset: ## forget the local stack's state (stop `make run` first)
-	@if [ -f .local/stack.pid ] && kill -0 "$$(cat .local/stack.pid)" 2>/dev/null; then \
-		echo "The local stack is running (pid $$(cat .local/stack.pid)): stop it first, it saves its state on exit."; exit 1; fi
-	rm -rf .local
-	@echo "Local state removed."
+reset: ## forget the local stack's state (refuses while `make run` is going)
+	@$(if $(wildcard $(PY)),$(PY),python3) -m infra.reset
 
 redrive: $(VENV)/.run ## move dead-lettered jobs back to the queue (local stack, or AWS with QUEUE_URL)
 	@$(PY) -m infra.redrive
@@ -76,8 +73,12 @@ e2e: $(VENV)/.dev
 test: lint ## lint, then every test suite (unit, integration, end-to-end)
 	$(PY) -m pytest tests
 
-bench: $(VENV)/.dev ## AWS calls, write units and handler times per event
+bench: $(VENV)/.dev ## AWS calls, write units and handler times per event; the local stack's
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.local_stack
+
+soak: $(VENV)/.run ## loopback load test of the local stack (SOAK_RATE=20 SOAK_SECONDS=60); not in make test
+	$(PY) -m benchmarks.soak
 
 build: $(VENV)/.dev ## sam build (needs Python 3.12 on PATH, e.g. via pyenv)
 	PYENV_VERSION=$(PYTHON_VERSION) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build

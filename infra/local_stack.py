@@ -1,17 +1,21 @@
 """The local stack: the helpdesk without AWS, on loopback.
 
-moto in server mode stands in for DynamoDB, SQS and SNS; the table and queues come from
-template.yaml; the template's HttpApi routes are served on 127.0.0.1:3000 by calling the
-same handlers with API Gateway HTTP API events; the SQS event source is polled and fed to
-the dispatcher in the SQS event format; Schedule events fire on their rates; a sandbox on
-127.0.0.1:3001 stands in for Telegram and WhatsApp and records what would be sent.
+moto stands in for DynamoDB, SQS and SNS (served by infra/engine.py: one lock around the
+table, a journal of writes, no CORS); the table and queues come from template.yaml; the
+template's HttpApi routes are served on 127.0.0.1:3000 by calling the same handlers with API
+Gateway HTTP API events; the SQS event source is polled and fed to the dispatcher in the SQS
+event format; Schedule events fire on their rates; a sandbox on 127.0.0.1:3001 stands in for
+Telegram and WhatsApp and records what would be sent.
 
-State survives a restart: the table is saved to .local/state.json (every few seconds after
-a change, and on exit) and loaded at start. `make reset` deletes it.
+State survives a restart and a crash: every acknowledged write is journaled before it is
+answered and the journal is folded into .local/state.json now and then (infra/state.py).
+One stack per state directory (infra/stack_lock.py); `make reset` empties it.
 """
 
 from __future__ import annotations
 
+import errno
+import gc
 import json
 import logging
 import os
@@ -21,17 +25,18 @@ import threading
 import time
 import traceback
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
 import jwt
-from moto.server import ThreadedMotoServer
 
-from infra import dev_auth
+from infra import clock, dev_auth
+from infra.engine import Engine
 from infra.lambda_runtime import (
     LambdaContext,
     http_event,
@@ -41,12 +46,15 @@ from infra.lambda_runtime import (
     sqs_event,
 )
 from infra.provision import provision
-from infra.sandbox import SandboxServer
+from infra.sandbox import LoopbackHTTPServer, SandboxServer
+from infra.stack_lock import StackLock
+from infra.state import StateFiles, unreadable_reason
 from infra.template import (
     ROOT,
     FunctionSpec,
     Route,
     functions,
+    parameter_defaults,
     rate_seconds,
     resolve_environment,
 )
@@ -54,18 +62,36 @@ from infra.template import (
 log = logging.getLogger("local-stack")
 
 TABLE_NAME = "helpdesk-local"
-SNAPSHOT_EVERY_SECONDS = 3
+HEALTH_PATH = "/_local/health"
+COMPACT_AFTER_ENTRIES = int(os.environ.get("LOCAL_COMPACT_ENTRIES", "2000"))
+COMPACT_EVERY_SECONDS = 60  # fold a quiet journal in too, so restarts replay little
+RETRY_SAVE_SECONDS = 10
+STOP_WITHIN_SECONDS = 10  # after this, exit anyway: the journal already holds every write
+PORT_VARIABLES = {"api": "LOCAL_PORT", "sandbox": "SANDBOX_PORT", "moto": "MOTO_PORT"}
 
 
 @dataclass
 class Ports:
-    api: int = int(os.environ.get("LOCAL_PORT", "3000"))
-    sandbox: int = int(os.environ.get("SANDBOX_PORT", "3001"))
-    moto: int = int(os.environ.get("MOTO_PORT", "5005"))
+    api: int = 3000
+    sandbox: int = 3001
+    moto: int = 5005
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Ports:
+        defaults = cls()
+        values = {
+            name: int(environ.get(variable) or getattr(defaults, name))
+            for name, variable in PORT_VARIABLES.items()
+        }
+        return cls(**values)
+
+    def api_origins(self) -> frozenset[str]:
+        """The origins of the local API itself: the only web pages allowed to call in."""
+        return frozenset({f"http://127.0.0.1:{self.api}", f"http://localhost:{self.api}"})
 
 
 def dev_defaults(ports: Ports) -> dict[str, str]:
-    """What `make run` uses for variables the shell leaves unset (ARCHITECTURE.md's table)."""
+    """What `make run` uses for variables neither the shell nor the template sets."""
     sandbox = f"http://127.0.0.1:{ports.sandbox}"
     return {
         "TELEGRAM_BOT_TOKEN": "123456789:local-dev-bot-token",
@@ -81,8 +107,47 @@ def dev_defaults(ports: Ports) -> dict[str, str]:
         "GENERIC_CTI_TOKEN": "local-generic-cti-token",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.api}",
         "SANDBOX_URL": sandbox,
-        "STAGE": "local",
+        "POWERTOOLS_TRACE_DISABLED": "1",
     }
+
+
+def local_environment(
+    specs: Mapping[str, FunctionSpec],
+    references: Mapping[str, str],
+    shell: Mapping[str, str],
+    ports: Ports,
+) -> dict[str, str]:
+    """The functions' environment: local resources, then shell, template default, dev default.
+
+    Resource references (table, queue, topics) always point at the local ones. For the rest
+    a non-empty shell value wins, then the template parameter's default (so the local stack
+    runs with what a deploy without overrides gets, e.g. ZADARMA_TIMEZONE=Europe/Moscow),
+    then the development default. What none of them sets is left out (the core reads a
+    missing variable as unset), including references the local stack cannot resolve.
+    """
+    variables: dict[str, Any] = {}
+    for spec in specs.values():
+        variables.update(spec.environment)
+    from_resources = resolve_environment(
+        {n: v for n, v in variables.items() if _names_resource(v, references)}, dict(references), {}
+    )
+    from_template = resolve_environment(variables, {}, parameter_defaults())
+    defaults = dev_defaults(ports)
+    environment: dict[str, str] = {}
+    for name in [*variables, *defaults]:
+        value = (
+            from_resources.get(name)
+            or shell.get(name)
+            or from_template.get(name)
+            or defaults.get(name)
+        )
+        if value:
+            environment[name] = value
+    return environment
+
+
+def _names_resource(value: Any, references: Mapping[str, str]) -> bool:
+    return isinstance(value, dict) and value.get("Ref") in references
 
 
 @dataclass
@@ -92,7 +157,6 @@ class Invoker:
     specs: dict[str, FunctionSpec]
     modules: dict[str, Any] = field(default_factory=dict)
     locks: dict[str, threading.Lock] = field(default_factory=dict)
-    on_invoke: Any = None
 
     def load_all(self) -> None:
         for name, spec in self.specs.items():
@@ -103,30 +167,65 @@ class Invoker:
         spec = self.specs[name]
         handler = getattr(self.modules[name], spec.handler)
         with self.locks[name]:
-            try:
-                return handler(event, LambdaContext(name, timeout_seconds=spec.timeout))
-            finally:
-                if self.on_invoke:
-                    self.on_invoke()
+            return handler(event, LambdaContext(name, timeout_seconds=spec.timeout))
+
+
+class PortsBusy(Exception):
+    def __init__(self, busy: list[tuple[str, int]]) -> None:
+        super().__init__(", ".join(f"{variable}={port}" for variable, port in busy))
+        self.busy = busy
 
 
 class LocalStack:
     def __init__(self, ports: Ports, state_dir: Path, schedule_seconds: int | None = None):
         self.ports = ports
-        self.state_file = state_dir / "state.json"
-        self.pid_file = state_dir / "stack.pid"
+        self.state_dir = state_dir
         self.schedule_seconds = schedule_seconds
         self.stopping = threading.Event()
-        self.dirty = threading.Event()
         self.threads: list[threading.Thread] = []
         self.specs = functions()
         self.routes: list[Route] = [route for s in self.specs.values() for route in s.routes]
+        fsync = os.environ.get("LOCAL_JOURNAL_FSYNC", "1") != "0"
+        self.state = StateFiles(state_dir, fsync=fsync)
+        self.engine = Engine(ports.moto, ports.api_origins(), self.state)
+        self.sandbox = SandboxServer(ports.sandbox, ports.api_origins())
+        self.http: LoopbackHTTPServer | None = None
+        self.last_compaction = time.monotonic()
+        self.compaction_lock = threading.Lock()
+        self.save_failed = False
+
+    # -- sockets first: nothing is written before we know we can run ---------------------
+
+    def bind(self) -> None:
+        """Open all three listening sockets; PortsBusy names every one that is taken."""
+        busy: list[tuple[str, int]] = []
+        for name, open_socket in (
+            ("api", self._bind_api),
+            ("sandbox", self.sandbox.bind),
+            ("moto", self.engine.bind),
+        ):
+            try:
+                open_socket()
+            except OSError as error:
+                if error.errno not in (errno.EADDRINUSE, errno.EACCES):
+                    raise
+                busy.append((PORT_VARIABLES[name], getattr(self.ports, name)))
+        if busy:
+            self.close_sockets()
+            raise PortsBusy(busy)
+
+    def _bind_api(self) -> None:
+        self.http = LoopbackHTTPServer(("127.0.0.1", self.ports.api), self._handler())
+
+    def close_sockets(self) -> None:
+        for server in (self.http, self.sandbox.server, self.engine.server):
+            if server is not None:
+                server.server_close()
 
     # -- AWS on loopback ----------------------------------------------------------------
 
     def start_aws(self) -> None:
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.moto, verbose=False)
-        self.moto.start()
+        self.engine.start()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         os.environ.update(
             {
@@ -137,6 +236,7 @@ class LocalStack:
             }
         )
         os.environ.pop("AWS_PROFILE", None)
+        os.environ.pop("AWS_SESSION_TOKEN", None)
         self.dynamodb = boto3.client("dynamodb")
         self.sqs = boto3.client("sqs")
         created = provision(self.dynamodb, self.sqs, TABLE_NAME, "helpdesk-local")
@@ -147,54 +247,78 @@ class LocalStack:
             for name in ("ProblemCallsTopic", "AlarmTopic")
         }
         references = {"Table": TABLE_NAME, **self.queue_urls, **topics}
+        references.update({f"{name}.Arn": arn for name, arn in self.queue_arns.items()})
         self.configure_environment(references)
 
     def configure_environment(self, references: dict[str, str]) -> None:
-        """The functions' environment from the template, the shell, then dev defaults."""
-        variables: dict[str, Any] = {}
-        for spec in self.specs.values():
-            variables.update(spec.environment)
-        resolved = resolve_environment(variables, references, {})
-        defaults = dev_defaults(self.ports)
-        for name, value in resolved.items():
-            os.environ[name] = os.environ.get(name) or value or defaults.get(name, "")
-        for name, value in defaults.items():
-            os.environ.setdefault(name, value)
-        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
-        os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "HelpdeskLocal")
+        """Export the functions' environment (see local_environment) into this process."""
+        os.environ.update(local_environment(self.specs, references, dict(os.environ), self.ports))
 
-    # -- state across restarts ----------------------------------------------------------
+    # -- state across restarts and crashes ----------------------------------------------
 
     def restore(self) -> int:
-        if not self.state_file.exists():
-            return 0
-        items = json.loads(self.state_file.read_text(encoding="utf-8"))["items"]
-        for start in range(0, len(items), 25):
-            requests = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
-            pending: dict[str, Any] = {TABLE_NAME: requests}
-            while pending:
-                pending = self.dynamodb.batch_write_item(RequestItems=pending).get(
-                    "UnprocessedItems", {}
+        """Snapshot, then the journal over it; what cannot be loaded is set aside, loudly."""
+        loaded = self.state.load()
+        good = []
+        for item in loaded.items:
+            reason = unreadable_reason(item)
+            if reason is None:
+                good.append(item)
+            else:
+                self._set_aside({"reason": reason, "item": item}, "snapshot item")
+        for item, reason in self.engine.load_items(TABLE_NAME, good):
+            self._set_aside({"reason": reason, "item": item}, "snapshot item")
+        for entry in loaded.entries:
+            status, answer = self.engine.replay(entry["op"], entry["request"])
+            if status != 200:
+                self.state.health.replay_failures += 1
+                self._set_aside({"reason": answer[:500], "entry": entry}, "journal entry")
+        self.state.health.replayed_at_start = len(loaded.entries)
+        self.state.open_journal(loaded.last_seq)
+        if loaded.entries or len(good) != len(loaded.items):
+            self.compact()
+        else:  # copy the items once now, so that saves under load copy only what changed
+            with self.engine.lock:
+                self.engine.copies.refresh(
+                    self.engine.backend().get_table(TABLE_NAME), self.engine.items
                 )
-        return len(items)
+            _settle_memory()
+        return len(good) + len(loaded.entries)
 
-    def snapshot(self) -> None:
-        items: list[dict[str, Any]] = []
-        for page in self.dynamodb.get_paginator("scan").paginate(TableName=TABLE_NAME):
-            items.extend(page["Items"])
-        self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.state_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"items": items}), encoding="utf-8")
-        temporary.replace(self.state_file)
+    def _set_aside(self, record: dict[str, Any], what: str) -> None:
+        with self.state.rejected_file.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, default=str) + "\n")
+        self.state.record_error(
+            f"a {what} could not be loaded ({str(record['reason'])[:200]}); "
+            f"kept in {self.state.rejected_file}"
+        )
 
-    def snapshot_loop(self) -> None:
-        while not self.stopping.wait(SNAPSHOT_EVERY_SECONDS):
-            if self.dirty.is_set():
-                self.dirty.clear()
-                try:
-                    self.snapshot()
-                except Exception:
-                    log.exception("could not save state")
+    def compact(self) -> None:
+        with self.compaction_lock:
+            self.engine.compact(TABLE_NAME)
+            self.last_compaction = time.monotonic()
+        _settle_memory()
+
+    def save(self) -> bool:
+        with self.compaction_lock:
+            self.last_compaction = time.monotonic()
+            saved = self.engine.save(TABLE_NAME)
+        _settle_memory()
+        return saved
+
+    def compaction_loop(self) -> None:
+        while not self.stopping.wait(1):
+            entries = self.state.health.journal_entries
+            quiet_for = time.monotonic() - self.last_compaction
+            due = (
+                entries >= COMPACT_AFTER_ENTRIES
+                or (entries and quiet_for >= COMPACT_EVERY_SECONDS)
+                or (self.save_failed and quiet_for >= RETRY_SAVE_SECONDS)
+            )
+            if due:
+                # A failed save is recorded (log, /_local/health) and retried; it never
+                # stops the next one, and the journal keeps every write meanwhile.
+                self.save_failed = not self.save()
 
     # -- event sources ------------------------------------------------------------------
 
@@ -210,12 +334,11 @@ class LocalStack:
                     MessageAttributeNames=["All"],
                 ).get("Messages", [])
             except Exception:
-                if self.stopping.is_set():
+                if self.stopping.wait(1):
                     return
-                time.sleep(1)
                 continue
-            if not received:
-                continue
+            if not received or self.stopping.is_set():
+                continue  # unprocessed messages become visible again: nothing is lost
             try:
                 result = self.invoker.invoke(function, sqs_event(received, arn)) or {}
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
@@ -242,10 +365,24 @@ class LocalStack:
 
     # -- HTTP ---------------------------------------------------------------------------
 
+    def health(self) -> tuple[int, dict[str, str], bytes]:
+        state = self.state.health.as_dict()
+        ok = state["ok"] and self.engine.journal_errors == 0
+        body = {
+            "status": "ok" if ok else "degraded",
+            "pid": os.getpid(),
+            "state": state,
+            "journal_errors": self.engine.journal_errors,
+            "ports": {variable: getattr(self.ports, n) for n, variable in PORT_VARIABLES.items()},
+        }
+        return _json(200 if ok else 503, body)
+
     def handle_http(
         self, method: str, target: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(target)
+        if parts.path == HEALTH_PATH and method == "GET":
+            return self.health()
         for route in self.routes:
             parameters = route.match(method, parts.path)
             if parameters is not None:
@@ -273,9 +410,25 @@ class LocalStack:
         except Exception:
             traceback.print_exc()
             return _json(500, {"message": "Internal Server Error"})
-        return response_parts(result)
+        response = response_parts(result)
+        if route.route_key == "POST /webhooks/whatsapp" and response[0] == 200:
+            self.tell_sandbox_about_whatsapp(body)
+        return response
 
-    def serve_http(self) -> ThreadingHTTPServer:
+    def tell_sandbox_about_whatsapp(self, body: bytes) -> None:
+        """Accepted inbound WhatsApp messages open the 24-hour window in the sandbox."""
+        try:
+            notification = json.loads(body)
+            for entry in notification.get("entry") or []:
+                for change in entry.get("changes") or []:
+                    for message in (change.get("value") or {}).get("messages") or []:
+                        self.sandbox.note_whatsapp_inbound(
+                            str(message["from"]), int(message["timestamp"])
+                        )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            log.debug("not a WhatsApp message notification; the window is unchanged")
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
         stack = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -288,22 +441,23 @@ class LocalStack:
                 status, response_headers, data = stack.handle_http(
                     self.command, self.path, headers, body
                 )
-                self.send_response(status)
-                for name, value in response_headers.items():
-                    if name not in ("content-length", "connection"):
-                        self.send_header(name, value)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    for name, value in response_headers.items():
+                        if name not in ("content-length", "connection"):
+                            self.send_header(name, value)
+                    self.send_header("content-length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client left; the work is done
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _any
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.info("%s %s", self.address_string(), format % args)
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.ports.api), Handler)
-        server.daemon_threads = True
-        return server
+        return Handler
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -312,35 +466,35 @@ class LocalStack:
         thread.start()
         self.threads.append(thread)
 
-    def start(self) -> None:
-        self.pid_file.parent.mkdir(parents=True, exist_ok=True)
-        self.pid_file.write_text(str(os.getpid()))
-        self.sandbox = SandboxServer(self.ports.sandbox)
+    def start(self) -> int:
+        """Serve (after bind()); returns how many items and writes were restored."""
         self.sandbox.start()
         self.start_aws()
         restored = self.restore()
-        self.invoker = Invoker(self.specs, on_invoke=self.dirty.set)
+        self.invoker = Invoker(self.specs)
         self.invoker.load_all()
         for name, spec in self.specs.items():
             for queue_id, batch_size in spec.queue_sources:
                 self._thread(self.poll_queue, name, queue_id, batch_size)
             for expression in spec.schedules:
                 self._thread(self.run_schedule, name, expression)
-        self._thread(self.snapshot_loop)
-        self.http = self.serve_http()
-        self._thread(self.http.serve_forever)
-        self.print_banner(restored)
+        self._thread(self.compaction_loop)
+        assert self.http is not None
+        http = self.http
+        threading.Thread(target=http.serve_forever, args=(0.2,), daemon=True).start()
+        return restored
 
     def print_banner(self, restored: int) -> None:
         api = f"http://127.0.0.1:{self.ports.api}"
         lines = [
             "Helpdesk local stack is up.",
-            f"  API            {api}   (OpenAPI: {api}/openapi.json)",
+            f"  API            {api}   (OpenAPI: {api}/openapi.json, health: {api}{HEALTH_PATH})",
             f"  routes         {len(self.routes)} from template.yaml",
             f"  sandbox        http://127.0.0.1:{self.ports.sandbox}/outbox  "
             "(what would have been sent to Telegram / WhatsApp / clients)",
             f"  AWS (moto)     http://127.0.0.1:{self.ports.moto}  table {TABLE_NAME}",
-            f"  state          {self.state_file}  ({restored} items restored; make reset empties)",
+            f"  state          {self.state_dir}  ({restored} items and writes restored; "
+            "every write is journaled; make reset empties)",
             "  token          make token ROLE=agent   (agent, lead, commander, finance)",
             "  secrets        dev defaults unless set in the shell (see README)",
             "Ctrl-C stops.",
@@ -348,38 +502,135 @@ class LocalStack:
         print("\n".join(lines), flush=True)
 
     def stop(self) -> None:
+        """Stop promptly: no new requests, workers get a short grace, then a last save."""
         self.stopping.set()
-        self.http.shutdown()
+        if self.http is not None:
+            self.http.shutdown()
+            self.http.server_close()
+        deadline = time.monotonic() + 3
         for thread in self.threads:
-            thread.join(timeout=3)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         try:
-            self.snapshot()
-            print(f"State saved to {self.state_file}.", flush=True)
+            self.compact()
+            self.engine.stop()  # no write after the last save is acknowledged un-journaled
+            print(f"State saved to {self.state.snapshot_file}.", flush=True)
+        except Exception as error:
+            self.state.record_error(f"could not save state on exit: {error!r}")
+            print(
+                f"State NOT compacted ({error!r}); nothing is lost: {self.state.journal_file} "
+                "holds every write and is replayed at the next start.",
+                file=sys.stderr,
+                flush=True,
+            )
         finally:
+            self.engine.stop()
+            self.state.close()
             self.sandbox.stop()
-            self.moto.stop()
-            self.pid_file.unlink(missing_ok=True)
+
+
+def _settle_memory() -> None:
+    """Take the long-lived objects (the table) out of the cyclic garbage collector's sight.
+
+    Every full collection walks every object, and the table is most of them: at 10,000
+    tickets the collector's pauses added a tenth to a webhook's time and most of its tail.
+    Young garbage is collected first, so what gets frozen is the live table (freed by
+    reference counting as usual when it changes).
+    """
+    gc.collect(1)
+    gc.freeze()
 
 
 def _json(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     return status, {"content-type": "application/json"}, json.dumps(body).encode()
 
 
+def _refuse_to_start(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def busy_ports_message(busy: list[tuple[str, int]], ports: Ports) -> str:
+    taken = ", ".join(f"{port} ({variable})" for variable, port in busy)
+    suggestion = " ".join(
+        f"{variable}={getattr(ports, name) + 100}" for name, variable in PORT_VARIABLES.items()
+    )
+    return (
+        f"Cannot start the local stack: port {taken} on 127.0.0.1 is already in use "
+        "(another `make run`?). Stop whatever holds it, or choose other ports, e.g.\n"
+        f"  {suggestion} LOCAL_STATE_DIR=.local-2 make run\n"
+        "Nothing was started and no file was changed."
+    )
+
+
 def main() -> None:
     logging.basicConfig(level=os.environ.get("LOCAL_LOG_LEVEL", "WARNING"))
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     os.chdir(ROOT)
-    state_dir = Path(os.environ.get("LOCAL_STATE_DIR", ROOT / ".local"))
+    try:
+        ports = Ports.from_environment()
+        clock.now()  # a malformed HELPDESK_NOW stops us here, not inside a request
+    except ValueError as error:
+        _refuse_to_start(f"Cannot start the local stack: {error}")
+    state_dir = Path(os.environ.get("LOCAL_STATE_DIR") or ROOT / ".local").resolve()
     schedule = os.environ.get("LOCAL_SCHEDULE_SECONDS")
-    stack = LocalStack(Ports(), state_dir, int(schedule) if schedule else None)
+    stack = LocalStack(ports, state_dir, int(schedule) if schedule else None)
+
+    # Check everything before writing anything: the lock, then every port.
+    lock = StackLock(state_dir)
+    locked = lock.acquire()
+    problems = []
+    try:
+        stack.bind()
+    except PortsBusy as busy:
+        problems.append(busy_ports_message(busy.busy, ports))
+    if not locked:
+        problems.append(
+            f"Another local stack (pid {lock.holder()}) is using the state in {state_dir}; "
+            "stop it first, or give this one its own LOCAL_STATE_DIR."
+        )
+    if problems:
+        stack.close_sockets()
+        lock.release()
+        _refuse_to_start("\n".join(problems))
+    lock.announce()
+
     stopped = threading.Event()
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    stack.start()
-    stopped.wait()
+    signals = {"count": 0}
+
+    def on_signal(*_: Any) -> None:
+        signals["count"] += 1
+        if signals["count"] > 1:
+            os._exit(130)  # a second Ctrl-C: leave now (the journal holds every write)
+        stopped.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.print_banner(stack.start())
+    except Exception as error:
+        traceback.print_exc()
+        lock.release()
+        _refuse_to_start(f"The local stack could not start: {error!r}")
+    while not stopped.wait(1):
+        pass
     print("\nStopping...", flush=True)
+    watchdog = threading.Timer(STOP_WITHIN_SECONDS, _stop_overdue)
+    watchdog.daemon = True
+    watchdog.start()
     stack.stop()
+    lock.release()
+    watchdog.cancel()
     sys.exit(0)
+
+
+def _stop_overdue() -> None:
+    print(
+        f"Stopping took over {STOP_WITHIN_SECONDS} s; leaving now. Nothing is lost: every "
+        "acknowledged write is in the journal and is replayed at the next start.",
+        file=sys.stderr,
+        flush=True,
+    )
+    os._exit(0)
 
 
 if __name__ == "__main__":

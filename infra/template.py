@@ -31,8 +31,10 @@ def _tag(loader: _CfnLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
             value = value.split(".", 1)
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
-    else:
+    elif isinstance(node, yaml.MappingNode):
         value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node {node!r}")
     return {name: value}
 
 
@@ -41,7 +43,8 @@ _CfnLoader.add_multi_constructor("!", _tag)
 
 @cache
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+    template: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"), Loader=_CfnLoader)
+    return template
 
 
 def resources_of_type(kind: str) -> dict[str, dict[str, Any]]:
@@ -190,23 +193,82 @@ def rate_seconds(expression: str) -> int:
     return int(found.group(1)) * unit
 
 
+PSEUDO_PARAMETERS = {
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackName": "helpdesk-local",
+    "AWS::NoValue": "",
+}
+_SUB_NAME = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+class Unresolvable(LookupError):
+    """A value that names something the local stack does not have (a secret, an output)."""
+
+
 def resolve_environment(
     variables: dict[str, Any], references: dict[str, str], parameters: dict[str, str]
 ) -> dict[str, str]:
-    """Environment values with !Ref resolved: resources to local names, parameters to values."""
+    """Environment values with intrinsics resolved against local names and parameter values.
+
+    `references` maps logical ids (and `Id.Attribute` for !GetAtt) to local values;
+    `parameters` maps parameter names to values. Whatever cannot be resolved locally (a
+    Secrets Manager secret, `{{resolve:...}}`, a condition) becomes "", which the core reads
+    as unset: the local stack starts, and the feature behind it is off.
+    """
     resolved = {}
     for name, value in variables.items():
-        if isinstance(value, dict) and "Ref" in value:
-            target = value["Ref"]
-            resolved[name] = references.get(target, parameters.get(target, ""))
-        elif isinstance(value, str):
-            resolved[name] = value
-        else:
-            raise ValueError(f"{name}: the local stack cannot resolve {value!r}")
+        try:
+            resolved[name] = _resolve(value, references, parameters)
+        except Unresolvable:
+            resolved[name] = ""
     return resolved
 
 
+def _resolve(value: Any, references: dict[str, str], parameters: dict[str, str]) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str):
+        if "{{resolve:" in value:
+            raise Unresolvable(value)
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        function, argument = next(iter(value.items()))
+        if function == "Ref":
+            return _lookup(str(argument), references, parameters)
+        if function == "Fn::GetAtt":
+            target = argument if isinstance(argument, str) else ".".join(map(str, argument))
+            return _lookup(target, references, parameters)
+        if function == "Fn::Sub":
+            text, extra = (argument, {}) if isinstance(argument, str) else argument
+            local = {k: _resolve(v, references, parameters) for k, v in extra.items()}
+            if "{{resolve:" in text:
+                raise Unresolvable(text)
+
+            def substitute(match: re.Match[str]) -> str:
+                name = match.group(1)
+                return local[name] if name in local else _lookup(name, references, parameters)
+
+            return _SUB_NAME.sub(substitute, text).replace("${!", "${")
+        if function == "Fn::Join" and isinstance(argument, list) and len(argument) == 2:
+            separator, parts = argument
+            return str(separator).join(_resolve(part, references, parameters) for part in parts)
+    raise Unresolvable(repr(value))
+
+
+def _lookup(name: str, references: dict[str, str], parameters: dict[str, str]) -> str:
+    for source in (references, parameters, PSEUDO_PARAMETERS):
+        if name in source:
+            return source[name]
+    raise Unresolvable(name)
+
+
 def parameter_defaults() -> dict[str, str]:
+    """Each template parameter's Default ("" when it has none), as deploys without overrides get."""
     return {
         name: str(spec.get("Default", ""))
         for name, spec in load_template().get("Parameters", {}).items()

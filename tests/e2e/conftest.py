@@ -30,20 +30,35 @@ class RunningStack:
     sandbox: str
     process: subprocess.Popen[str]
     env: dict[str, str]
+    log: Path
+    moto: str = ""
 
     def token(self, role: str, subject: str | None = None) -> str:
         command = [sys.executable, "-m", "infra.dev_auth", role, *([subject] if subject else [])]
         return subprocess.check_output(command, cwd=ROOT, env=self.env, text=True).strip()
 
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
     def stop(self) -> str:
         self.process.send_signal(signal.SIGINT)
-        output, _ = self.process.communicate(timeout=30)
+        self.process.wait(timeout=30)
+        output = self.output()
         assert self.process.returncode == 0, output
         return output
 
+    def kill(self) -> None:
+        """kill -9: no handler runs, nothing is flushed or saved on the way out."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
 
 def start_stack(state_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
+    """The stack as `make run` starts it; its output goes to a file (a pipe nobody reads
+    would fill up and block the stack's logging)."""
     ports = {"LOCAL_PORT": free_port(), "SANDBOX_PORT": free_port(), "MOTO_PORT": free_port()}
+    state_dir.parent.mkdir(parents=True, exist_ok=True)
+    log = state_dir.parent / f"stack-{time.monotonic_ns()}.log"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         **{name: str(port) for name, port in ports.items()},
@@ -51,28 +66,31 @@ def start_stack(state_dir: Path, extra_env: dict[str, str] | None = None) -> Run
         "LOCAL_SCHEDULE_SECONDS": "2",
         **(extra_env or {}),
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "infra.local_stack"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "infra.local_stack"],
+            cwd=ROOT,
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     stack = RunningStack(
         f"http://127.0.0.1:{ports['LOCAL_PORT']}",
         f"http://127.0.0.1:{ports['SANDBOX_PORT']}",
         process,
         env,
+        log,
+        f"http://127.0.0.1:{ports['MOTO_PORT']}",
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"local stack exited: {process.stdout.read()}")  # type: ignore[union-attr]
+            raise AssertionError(f"local stack exited: {stack.output()}")
         try:
             if requests.get(f"{stack.api}/openapi.json", timeout=1).status_code == 200:
                 return stack
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or bound but not serving yet
             time.sleep(0.3)
     process.kill()
     raise AssertionError("local stack did not start within 60 s")
