@@ -145,7 +145,7 @@ class Meter:
 
 
 METER = Meter()
-_original = botocore.client.BaseClient._make_api_call
+_original: Any = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009
 
 
 def _keys(operation: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
@@ -179,7 +179,10 @@ def _metered_call(self: Any, operation: str, params: dict[str, Any]) -> Any:
     targets = _keys(operation, params)
 
     def read(table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        return _original(self, "GetItem", {"TableName": table, "Key": key}).get("Item")
+        item: dict[str, Any] | None = _original(
+            self, "GetItem", {"TableName": table, "Key": key}
+        ).get("Item")
+        return item
 
     before = [read(table, key) for table, key, _ in targets]
     try:
@@ -193,7 +196,7 @@ def _metered_call(self: Any, operation: str, params: dict[str, Any]) -> Any:
             METER.write_units += base * (2 if transactional else 1) + index_writes(old, new)
 
 
-botocore.client.BaseClient._make_api_call = _metered_call  # type: ignore[method-assign]
+setattr(botocore.client.BaseClient, "_make_api_call", _metered_call)  # noqa: B010
 
 
 @contextmanager
@@ -375,7 +378,7 @@ def telephony() -> tuple[list[str], dict[str, float]]:
     hook = Door("CallWebhookFunction")
     auth = {"Authorization": "Bearer bench-cti"}
     lines = [*HEADER]
-    steps = [
+    steps: list[tuple[str, str, dict[str, Any]]] = [
         ("new call (opens the ticket)", "newCall", {}),
         ("answer", "answer", {"user": "101"}),
         (
@@ -408,12 +411,13 @@ def telephony() -> tuple[list[str], dict[str, float]]:
     for n in range(250):  # 250 calls x 4 events, in batches of 25 calls
         if n % 25 == 0:
             fresh_table()
-        for event, extra in [
+        events: list[tuple[str, dict[str, Any]]] = [
             ("newCall", {}),
             ("answer", {"user": "101"}),
             ("hangup", {"cause": "normalClearing", "duration": 60}),
             ("recording", {"recording_url": "https://pbx/r.mp3"}),
-        ]:
+        ]
+        for event, extra in events:
             raw = call_event(f"t{n}", event, **extra)
             start = time.perf_counter()
             hook.call("POST", "/webhooks/calls/generic", raw, auth)

@@ -130,7 +130,11 @@ def log_group_with_retention(template: Template, function: str) -> list[str]:
         name = properties.get("FunctionName")
         expected = {
             str({"Fn::Sub": f"/aws/lambda/${{{function}}}"}),
-            *([str({"Fn::Sub": f"/aws/lambda/{name['Fn::Sub']}"})] if _is_sub(name) else []),
+            *(
+                [str({"Fn::Sub": f"/aws/lambda/{name['Fn::Sub']}"})]
+                if isinstance(name, dict) and _is_sub(name)
+                else []
+            ),
             *([f"/aws/lambda/{name}"] if isinstance(name, str) else []),
         }
         matching = [

@@ -123,7 +123,7 @@ def _country(country: str, year: int) -> tuple[frozenset[date], frozenset[date]]
     import holidays
 
     calendar = holidays.country_holidays(country, years=year)
-    workdays = getattr(calendar, "weekend_workdays", set()) or set()
+    workdays: set[date] = getattr(calendar, "weekend_workdays", set()) or set()
     return frozenset(calendar.keys()), frozenset(day for day in workdays if day.year == year)
 
 
