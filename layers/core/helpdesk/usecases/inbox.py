@@ -245,6 +245,9 @@ class Inbox:
         try:
             change = csat.rate(ticket, value, self.settings().direction(ticket.direction), now)
         except csat.AlreadyRated:
+            # This very press may be the retry of one that stored its rating and then died
+            # before its enqueue: send what it stored (a different press finds no record).
+            self._resend(self.store.events.get(press.event_id) or {})
             return Outcome("duplicate", ticket_id, webhook_reply=reply)
         ids = [message.id for message in change.messages]
         writes = [dedupe(press.event_id, now, ticket_id=ticket_id, ids=ids)]
