@@ -30,7 +30,7 @@ from helpdesk.jobs import Job, ProblemCallNoticeJob, SendMessageJob
 from helpdesk.jobs.queue import JobQueue
 from helpdesk.models import Channel, DeliveryState, Message, utc_now
 from helpdesk.store import Store
-from helpdesk.store.messages import Claimed
+from helpdesk.store.messages import Claimed, finished
 from helpdesk.usecases.deliveries import apply_status, flag_failed
 
 logger = logging.getLogger(__name__)
@@ -129,8 +129,8 @@ class Dispatcher:
 
     def _failed(self, message: Message, reason: str) -> None:
         now = self.clock()
-        self.store.messages.finish(message, DeliveryState.FAILED, now, error=reason)
-        flag_failed(self.store, message.ticket_id, message.id, reason, now)
+        failed = finished(message, DeliveryState.FAILED, now, error=reason)
+        flag_failed(self.store, message.ticket_id, message.id, reason, now, together=failed)
 
 
 def outbound_text(message: Message) -> OutboundText:
