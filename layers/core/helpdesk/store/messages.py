@@ -93,6 +93,20 @@ class Messages:
         with contextlib.suppress(TransactionFailed):
             self.table.transact([write])
 
+    def hold_back(self, ticket_id: str, message_id: str, until: datetime) -> None:
+        """A queued message is not for the sweep before `until` (it waits behind another)."""
+        write = update(
+            keys.message(ticket_id, message_id),
+            "SET GSI3SK = :due",
+            {
+                ":due": keys.outbox_sort_key(until, ticket_id, message_id),
+                ":queued": DeliveryState.QUEUED.value,
+            },
+            condition="delivery = :queued",  # one sent or being sent meanwhile is left alone
+        )
+        with contextlib.suppress(TransactionFailed):
+            self.table.transact([write])
+
     def finish(
         self,
         message: Message,
