@@ -118,6 +118,15 @@ class AwsFaults:
     def clear(self) -> None:
         self._rules.clear()
 
+    @contextmanager
+    def unobserved(self) -> Iterator[None]:
+        """Calls the test harness makes itself (the event source, reading the state)."""
+        busy, self._busy = self._busy, True
+        try:
+            yield
+        finally:
+            self._busy = busy
+
     @property
     def pending(self) -> list[str]:
         return [rule.operation for rule in self._rules if rule.fired < rule.times]
@@ -283,10 +292,11 @@ class EventSource:
     dispatcher, delete what succeeded. What failed becomes visible again after the visibility
     timeout: the clock is moved on by that much and the message made visible at once."""
 
-    def __init__(self, driver: DispatchDriver, clock: Clock) -> None:
+    def __init__(self, driver: DispatchDriver, clock: Clock, faults: AwsFaults) -> None:
         self.driver = driver
         self.aws = driver.aws
         self.clock = clock
+        self.faults = faults
         self.failures: list[dict[str, Any]] = []
 
     @property
@@ -295,31 +305,34 @@ class EventSource:
 
     def poll(self) -> int:
         """One receive and invoke; how many records were handed to the function."""
-        received = self.sqs.receive_message(
-            QueueUrl=self.aws["queue_url"],
-            MaxNumberOfMessages=10,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        with self.faults.unobserved():
+            received = self.sqs.receive_message(
+                QueueUrl=self.aws["queue_url"],
+                MaxNumberOfMessages=10,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
         if not received:
             return 0
         failed = {f["itemIdentifier"] for f in self.driver.invoke(received)["batchItemFailures"]}
-        for message in received:
-            if message["MessageId"] in failed:
-                self.failures.append(message)
-                continue
-            self.sqs.delete_message(
-                QueueUrl=self.aws["queue_url"], ReceiptHandle=message["ReceiptHandle"]
-            )
+        with self.faults.unobserved():
+            for message in received:
+                if message["MessageId"] in failed:
+                    self.failures.append(message)
+                    continue
+                self.sqs.delete_message(
+                    QueueUrl=self.aws["queue_url"], ReceiptHandle=message["ReceiptHandle"]
+                )
         return len(received)
 
     def visibility_timeout_passes(self) -> None:
-        for message in self.failures:
-            self.sqs.change_message_visibility(
-                QueueUrl=self.aws["queue_url"],
-                ReceiptHandle=message["ReceiptHandle"],
-                VisibilityTimeout=0,
-            )
+        with self.faults.unobserved():
+            for message in self.failures:
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.aws["queue_url"],
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=0,
+                )
         self.failures.clear()
         self.clock.advance(VISIBILITY_TIMEOUT)
 
@@ -442,6 +455,7 @@ def desk_state(items: list[dict[str, Any]], provider: FakeProvider | None) -> li
 class Snapshot:
     items: list[dict[str, Any]]
     sent: list[OutboundText]
+    jobs: list[str]
 
 
 class Desk:
@@ -461,7 +475,7 @@ class Desk:
         self.provider = FakeProvider()
         self.driver = DispatchDriver(aws, monkeypatch)
         self.driver.use(self.provider)
-        self.queue = EventSource(self.driver, self.clock)
+        self.queue = EventSource(self.driver, self.clock, self.faults)
         self.messenger = Api("MessengerWebhookFunction", None)
         self.agent = Api("TicketsFunction", claims("agent", "agent-1"))
         monkeypatch.setattr(dispatch.time, "sleep", lambda seconds: None)
@@ -490,22 +504,50 @@ class Desk:
         self.queue.run()
 
     def state(self) -> list[dict[str, Any]]:
-        return desk_state(table_items(self.aws), self.provider)
+        with self.faults.unobserved():
+            return desk_state(table_items(self.aws), self.provider)
 
     def snapshot(self) -> Snapshot:
-        """What is stored and what was sent so far, to start each run from (quicker than
+        """What is stored, queued and sent so far, to start each run from (quicker than
         making it again through the doors)."""
-        assert (
-            self.aws["sqs"].receive_message(QueueUrl=self.aws["queue_url"]).get("Messages") is None
-        ), "snapshots are taken with the queue drained"
-        return Snapshot(table_items(self.aws), list(self.provider.sent))
+        with self.faults.unobserved():
+            return Snapshot(table_items(self.aws), list(self.provider.sent), self._jobs())
+
+    def _jobs(self) -> list[str]:
+        sqs, url, held = self.aws["sqs"], self.aws["queue_url"], []
+        while found := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+            held.extend(found)
+        for message in held:
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
+        return [message["Body"] for message in held]
 
     def restore(self, snapshot: Snapshot) -> None:
         self.faults.clear()
-        wipe(self.aws, keep=snapshot.items)
+        with self.faults.unobserved():
+            wipe(self.aws, keep=snapshot.items)
+            for body in snapshot.jobs:
+                self.aws["sqs"].send_message(QueueUrl=self.aws["queue_url"], MessageBody=body)
         self.provider.reset()
         self.provider.sent.extend(snapshot.sent)
         self.queue.failures.clear()
+
+    def sweep(self) -> int:
+        """The outbox sweep's scheduled run, its clock at this desk's now (HELPDESK_NOW)."""
+        from helpdesk.models import iso, utc_now
+        from infra.lambda_runtime import LambdaContext, load_function, scheduled_event
+        from infra.template import functions
+
+        spec = functions()["OutboxSweepFunction"]
+        self.clock.monkeypatch.setenv("HELPDESK_NOW", iso(utc_now()))
+        try:
+            result = load_function(spec).lambda_handler(
+                scheduled_event("sweep"), LambdaContext(spec.logical_id)
+            )
+        finally:
+            self.clock.monkeypatch.delenv("HELPDESK_NOW")
+        return int(result["requeued"])
 
     def ticket(self, ticket_id: str) -> dict[str, Any]:
         view: dict[str, Any] = self.agent.call("GET", f"/tickets/{ticket_id}")[1]
