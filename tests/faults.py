@@ -228,14 +228,12 @@ class FakeProvider:
     def __init__(self) -> None:
         self.sent: list[OutboundText] = []
         self.script: list[Exception | None] = []
-        self.attempts = 0
-        self.provider_ids: list[str] = []
+        self.provider_ids: list[str] = []  # what the provider answers as its message ids
 
     def fail_next(self, *errors: Exception | None) -> None:
         self.script.extend(errors)
 
     def send(self, message: OutboundText) -> SendResult:
-        self.attempts += 1
         if self.script and (error := self.script.pop(0)) is not None:
             raise error
         self.sent.append(message)
@@ -249,7 +247,6 @@ class FakeProvider:
         self.sent.clear()
         self.script.clear()
         self.provider_ids.clear()
-        self.attempts = 0
 
 
 def sends_per_message(
@@ -552,13 +549,6 @@ class Desk:
     def ticket(self, ticket_id: str) -> dict[str, Any]:
         view: dict[str, Any] = self.agent.call("GET", f"/tickets/{ticket_id}")[1]
         return view
-
-    def reset(self) -> None:
-        """A fresh start in the same moto account: empty table and queues, nothing sent."""
-        self.faults.clear()
-        wipe(self.aws)
-        self.provider.reset()
-        self.queue.failures.clear()
 
 
 def each_fault_is_healed_by_a_retry(

@@ -13,7 +13,8 @@ import boto3
 import pytest
 
 from helpdesk.settings import get_settings
-from tests.faults import WRITES, Desk, as_provider, each_fault_is_healed_by_a_retry
+from infra import redrive
+from tests.faults import MAX_RECEIVES, WRITES, Desk, as_provider, each_fault_is_healed_by_a_retry
 from tests.integration.conftest import Api
 from tests.integration.test_call_webhook import (
     CTI_TOKEN,
@@ -120,16 +121,38 @@ def test_a_problem_calls_hangup_under_a_fault_at_each_aws_call_is_noticed_once(
     assert "problem_call" in ticket["ticket"]["flags"]
 
 
-def test_a_failed_notice_publish_is_retried_and_published_once(desk: Switchboard) -> None:
+def test_a_notice_whose_publish_fails_is_retried_and_published_once(desk: Switchboard) -> None:
     # given: a problem call whose notice is queued, and SNS failing once
     for name in ("new_call.json", "answer.json"):
         assert as_provider(cti(desk, name)) == [200]
     assert as_provider(cti(desk, "hangup.json", duration=421)) == [200]
-    desk.faults.fail("Publish", nth=1)
+    desk.faults.fail("Publish")
     # when: the job fails, comes back after the visibility timeout, and succeeds
     desk.drain()
     # then
     assert desk.faults.pending == []
+    assert len(desk.notices()) == 1
+
+
+def test_a_notice_that_fails_until_the_dead_letter_queue_is_published_once_by_a_redrive(
+    desk: Switchboard,
+) -> None:
+    """No sweep looks for notices: the dead-letter queue keeps the job, and it names the
+    ticket, so a redrive (make redrive) publishes it."""
+    # given: a problem call, and SNS down through all five receives of its notice's job
+    for name in ("new_call.json", "answer.json"):
+        assert as_provider(cti(desk, name)) == [200]
+    assert as_provider(cti(desk, "hangup.json", duration=421)) == [200]
+    desk.faults.fail("Publish", times=MAX_RECEIVES)
+    # when
+    desk.drain()
+    # then
+    assert desk.queue.dead_letters() == [{"type": "problem_call_notice", "ticket_id": "D1-000001"}]
+    assert desk.notices() == []
+    # when: SNS is back and the operator redrives
+    assert redrive.main(["--by-hand", "--prefix", "test-"]) == 0
+    desk.drain()
+    # then
     assert len(desk.notices()) == 1
 
 

@@ -12,6 +12,7 @@ import pytest
 from helpdesk.channels.base import PermanentSendError, RateLimited, TransientSendError
 from helpdesk.usecases import dispatch, outbox
 from infra import redrive
+from infra.provision import provision
 from tests.faults import MAX_RECEIVES, VISIBILITY_TIMEOUT, Desk, as_provider, faults_for
 from tests.integration.test_faults_messengers import tg_message, tg_ticket
 
@@ -152,6 +153,22 @@ def test_redrive_on_aws_asks_sqs_to_move_the_jobs() -> None:
         {"SourceArn": "arn:aws:sqs:eu-west-1:1:helpdesk-prod-DLQ"},
     )
     assert "handle-1" in said
+
+
+def test_redrive_finds_the_local_stacks_queues_by_name(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the local stack's queues (make run), a dead-lettered job, no queue URLs set
+    queues = provision(aws["dynamodb"], aws["sqs"], "helpdesk-local", "helpdesk-local")
+    queue, dead = queues["JobQueue"][0], queues["JobDeadLetterQueue"][0]
+    aws["sqs"].send_message(QueueUrl=dead, MessageBody='{"type": "send_message"}')
+    monkeypatch.delenv("QUEUE_URL")
+    # when
+    assert redrive.main(["--by-hand"]) == 0
+    # then
+    (moved,) = aws["sqs"].receive_message(QueueUrl=queue)["Messages"]
+    assert moved["Body"] == '{"type": "send_message"}'
+    assert aws["sqs"].receive_message(QueueUrl=dead).get("Messages") is None
 
 
 # ---- 429: retry_after is honoured, the order is kept -------------------------------------
