@@ -16,7 +16,7 @@ from typing import Any
 from helpdesk.models import DeliveryState, Message, iso
 from helpdesk.store import keys
 from helpdesk.store.items import message_from_item
-from helpdesk.store.table import Table, TransactionFailed, update
+from helpdesk.store.table import Table, TransactionFailed, Write, update
 
 # Statuses only move forward; a late 'delivered' never undoes 'read'.
 FORWARD = ["queued", "sending", "sent", "delivered", "read"]
@@ -93,6 +93,20 @@ class Messages:
         with contextlib.suppress(TransactionFailed):
             self.table.transact([write])
 
+    def hold_back(self, ticket_id: str, message_id: str, until: datetime) -> None:
+        """A queued message is not for the sweep before `until` (it waits behind another)."""
+        write = update(
+            keys.message(ticket_id, message_id),
+            "SET GSI3SK = :due",
+            {
+                ":due": keys.outbox_sort_key(until, ticket_id, message_id),
+                ":queued": DeliveryState.QUEUED.value,
+            },
+            condition="delivery = :queued",  # one sent or being sent meanwhile is left alone
+        )
+        with contextlib.suppress(TransactionFailed):
+            self.table.transact([write])
+
     def finish(
         self,
         message: Message,
@@ -106,19 +120,7 @@ class Messages:
         Answers the provider-message record when there is one: statuses that overtook our own
         bookkeeping wait there, and the caller applies them.
         """
-        values: dict[str, Any] = {":state": state.value, ":at": iso(at)}
-        expression = "SET delivery = :state, sent_at = :at"
-        names = None
-        if provider_message_id:
-            expression += ", provider_message_id = :pid"
-            values[":pid"] = provider_message_id
-        if error:
-            expression += ", #error = :error"
-            values[":error"] = error[:500]
-            names = {"#error": "error"}
-        key = keys.message(message.ticket_id, message.id)
-        remove = " REMOVE lease_until, GSI3PK, GSI3SK"
-        self.table.transact([update(key, expression + remove, values, names=names)])
+        self.table.transact([finished(message, state, at, provider_message_id, error)])
         if not provider_message_id:
             return None
         # Lets a delivery status (which names only the provider's id) find our message.
@@ -133,34 +135,71 @@ class Messages:
     def record_provider_status(
         self, ticket_id: str, message_id: str, state: DeliveryState, entry: dict[str, Any]
     ) -> bool:
-        """Append a provider status to the message; move its state forward only. True if moved."""
-        history = "SET status_history = list_append(if_not_exists(status_history, :empty), :entry)"
-        values: dict[str, Any] = {":entry": [entry], ":empty": []}
-        key = keys.message(ticket_id, message_id)
-        if state == DeliveryState.FAILED:
-            moved = update(
-                key,
-                f"{history}, delivery = :state, #error = :error REMOVE GSI3PK, GSI3SK",
-                {**values, ":state": state.value, ":error": entry.get("error") or "failed"},
-                names={"#error": "error"},
-                condition="attribute_exists(PK)",
-            )
-        else:
-            earlier = FORWARD[: FORWARD.index(state.value)]
-            placeholders = {f":s{n}": value for n, value in enumerate(earlier)}
-            moved = update(
-                key,
-                f"{history}, delivery = :state",
-                {**values, ":state": state.value, **placeholders},
-                condition=f"attribute_exists(PK) AND delivery IN ({', '.join(placeholders)})",
-            )
+        """Append a provider status to the message once; move its state forward only. True if
+        moved."""
         try:
-            self.table.transact([moved])
+            self.table.transact([status_recorded(ticket_id, message_id, state, entry)])
             return True
         except TransactionFailed:
             pass
         # Already further on (read, then a late delivered): keep the status as history only.
         # (A message that does not exist is never: messages are not deleted.)
         with contextlib.suppress(TransactionFailed):
-            self.table.transact([update(key, history, values, condition="attribute_exists(PK)")])
+            self.table.transact([status_recorded(ticket_id, message_id, None, entry)])
         return False
+
+
+def finished(
+    message: Message,
+    state: DeliveryState,
+    at: datetime,
+    provider_message_id: str | None = None,
+    error: str | None = None,
+) -> Write:
+    """sending -> sent / failed, out of the outbox index."""
+    values: dict[str, Any] = {":state": state.value, ":at": iso(at)}
+    expression = "SET delivery = :state, sent_at = :at"
+    names = None
+    if provider_message_id:
+        expression += ", provider_message_id = :pid"
+        values[":pid"] = provider_message_id
+    if error:
+        expression += ", #error = :error"
+        values[":error"] = error[:500]
+        names = {"#error": "error"}
+    key = keys.message(message.ticket_id, message.id)
+    return update(key, expression + " REMOVE lease_until, GSI3PK, GSI3SK", values, names=names)
+
+
+def status_recorded(
+    ticket_id: str, message_id: str, state: DeliveryState | None, entry: dict[str, Any]
+) -> Write:
+    """A provider status appended to the message, moving it to `state` (None: as history
+    only). Each status once: a webhook retried after dying half-way applies it again."""
+    status = str(entry.get("status"))
+    history = "SET status_history = list_append(if_not_exists(status_history, :empty), :entry)"
+    values: dict[str, Any] = {":entry": [entry], ":empty": [], ":status": status, ":seen": {status}}
+    condition = (
+        "attribute_exists(PK) AND "
+        "(attribute_not_exists(statuses_seen) OR NOT contains(statuses_seen, :status))"
+    )
+    key = keys.message(ticket_id, message_id)
+    if state == DeliveryState.FAILED:
+        return update(
+            key,
+            f"{history}, delivery = :failed, #error = :error REMOVE GSI3PK, GSI3SK"
+            " ADD statuses_seen :seen",
+            {**values, ":failed": state.value, ":error": entry.get("error") or "failed"},
+            names={"#error": "error"},
+            condition=condition,
+        )
+    if state is None:
+        return update(key, f"{history} ADD statuses_seen :seen", values, condition=condition)
+    earlier = FORWARD[: FORWARD.index(state.value)]
+    placeholders = {f":s{n}": value for n, value in enumerate(earlier)}
+    return update(
+        key,
+        f"{history}, delivery = :state ADD statuses_seen :seen",
+        {**values, ":state": state.value, **placeholders},
+        condition=f"{condition} AND delivery IN ({', '.join(placeholders)})",
+    )

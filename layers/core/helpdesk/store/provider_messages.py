@@ -16,6 +16,9 @@ class ProviderMessages:
     def __init__(self, table: Table) -> None:
         self.table = table
 
+    def get(self, channel: str, provider_message_id: str) -> dict[str, Any] | None:
+        return self.table.get(keys.provider_message(channel, provider_message_id))
+
     def record_status(
         self,
         channel: str,

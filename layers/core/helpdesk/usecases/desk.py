@@ -39,6 +39,8 @@ from helpdesk.store.tickets import writes_for
 from helpdesk.tickets import TicketChange
 from helpdesk.usecases.outbound import fit_reply, fit_resolution
 
+MAX_ATTEMPTS = 4  # a comment, made again after a concurrent write
+
 
 @dataclass
 class TicketDesk:
@@ -140,6 +142,26 @@ class TicketDesk:
         request_key = f"request:{ticket_id}:{request_id}" if request_id else None
         if request_key and self._resend(ticket_id, request_key):
             return self.store.tickets.get(ticket_id)
+        attempts = 0
+        while True:
+            try:
+                return self._apply_once(ticket_id, expected_version, rule, request_key, arguments)
+            except Conflict:
+                # The ticket moved between our read and our write (a client's message): a
+                # comment depends on nothing it read, so it is made again on the new version;
+                # any other change answers 409, its caller must see what changed.
+                attempts += 1
+                if rule is not tickets.comment or attempts >= MAX_ATTEMPTS:
+                    raise
+
+    def _apply_once(
+        self,
+        ticket_id: str,
+        expected_version: int | None,
+        rule: Callable[..., TicketChange],
+        request_key: str | None,
+        arguments: dict[str, Any],
+    ) -> Ticket:
         ticket = self.store.tickets.get(ticket_id)
         if expected_version is not None and expected_version != ticket.version:
             raise Conflict(

@@ -30,7 +30,7 @@ from helpdesk.jobs import Job, ProblemCallNoticeJob, SendMessageJob
 from helpdesk.jobs.queue import JobQueue
 from helpdesk.models import Channel, DeliveryState, Message, utc_now
 from helpdesk.store import Store
-from helpdesk.store.messages import Claimed
+from helpdesk.store.messages import Claimed, finished
 from helpdesk.usecases.deliveries import apply_status, flag_failed
 
 logger = logging.getLogger(__name__)
@@ -74,6 +74,8 @@ class Dispatcher:
             try:
                 self._send_one(message)
             except RateLimited as error:
+                later = self.clock() + timedelta(seconds=error.retry_after_seconds)
+                self._hold_back(job.ticket_id, ids[index + 1 :], later)
                 if job.attempt >= MAX_RATE_LIMIT_ATTEMPTS:
                     raise TransientSendError("still rate limited after many attempts") from error
                 rest = SendMessageJob(
@@ -84,6 +86,15 @@ class Dispatcher:
                 )
                 self.queue.send([rest], delay_seconds=error.retry_after_seconds)
                 return
+            except TransientSendError:
+                self._hold_back(job.ticket_id, ids[index + 1 :], self.clock() + TRANSIENT_BACKOFF)
+                raise
+
+    def _hold_back(self, ticket_id: str, message_ids: list[str], until: datetime) -> None:
+        """The messages after one the provider did not take wait as long as it does: the
+        outbox sweep must not send them first (the number before the greeting)."""
+        for message_id in message_ids:
+            self.store.messages.hold_back(ticket_id, message_id, until)
 
     def _send_one(self, message: Message) -> None:
         now = self.clock()
@@ -129,8 +140,8 @@ class Dispatcher:
 
     def _failed(self, message: Message, reason: str) -> None:
         now = self.clock()
-        self.store.messages.finish(message, DeliveryState.FAILED, now, error=reason)
-        flag_failed(self.store, message.ticket_id, message.id, reason, now)
+        failed = finished(message, DeliveryState.FAILED, now, error=reason)
+        flag_failed(self.store, message.ticket_id, message.id, reason, now, together=failed)
 
 
 def outbound_text(message: Message) -> OutboundText:

@@ -246,6 +246,9 @@ class Inbox:
         try:
             change = csat.rate(ticket, value, self.settings().direction(ticket.direction), now)
         except csat.AlreadyRated:
+            # This very press may be the retry of one that stored its rating and then died
+            # before its enqueue: send what it stored (a different press finds no record).
+            self._resend(self.store.events.get(press.event_id) or {})
             return Outcome("duplicate", ticket_id, webhook_reply=reply)
         ids = [message.id for message in change.messages]
         writes = [dedupe(press.event_id, now, ticket_id=ticket_id, ids=ids)]
@@ -272,12 +275,26 @@ class Inbox:
         record = self.store.provider_messages.record_status(
             status.channel, status.provider_message_id, status.status, entry, now
         )
-        if record is None:
+        # Seen before: but the delivery that recorded it may have died before its message
+        # took it, and then this retry finishes the job (a message takes each status once).
+        seen_before = record is None
+        record = record or self.store.provider_messages.get(
+            status.channel, status.provider_message_id
+        )
+        ticket_id, message_id = (record or {}).get("ticket_id"), (record or {}).get("message_id")
+        if seen_before and self._reached(ticket_id, message_id, status.status):
             return Outcome("duplicate")
-        ticket_id, message_id = record.get("ticket_id"), record.get("message_id")
         if ticket_id and message_id:
             apply_status(self.store, ticket_id, message_id, entry, now)
         return Outcome("status", ticket_id)
+
+    def _reached(self, ticket_id: str | None, message_id: str | None, status: str) -> bool:
+        message = (
+            self.store.messages.get(ticket_id, message_id) if ticket_id and message_id else None
+        )
+        return message is None or status in {
+            entry.get("status") for entry in message.status_history
+        }
 
 
 def _inbound(message: InboundMessage, now: datetime) -> Message:

@@ -24,7 +24,15 @@ def requeue_unfinished(
     """Enqueue a send job for every unfinished message due before now - GRACE; how many."""
     store, queue = store or Store(), queue or JobQueue()
     stuck = store.messages.unfinished_before((now or utc_now()) - GRACE)
-    jobs = [SendMessageJob(ticket_id=ticket, message_id=message) for ticket, message in stuck]
+    # One job per ticket, its messages in conversation order (ids sort by time): two jobs
+    # could be carried out in any order, and the client must read the greeting first.
+    by_ticket: dict[str, list[str]] = {}
+    for ticket, message in stuck:
+        by_ticket.setdefault(ticket, []).append(message)
+    jobs = []
+    for ticket, ids in by_ticket.items():
+        first, *rest = sorted(ids)
+        jobs.append(SendMessageJob(ticket_id=ticket, message_id=first, then=rest))
     if jobs:
         queue.send(jobs)
-    return len(jobs)
+    return len(stuck)
