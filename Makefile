@@ -38,8 +38,8 @@ token: $(VENV)/.run ## print a dev JWT: make token ROLE=agent [SUB=alice]
 reset: ## forget the local stack's state (refuses while `make run` is going)
 	@$(if $(wildcard $(PY)),$(PY),python3) -m infra.reset
 
-redrive: $(VENV)/.run ## move dead-lettered jobs back to the queue (local stack, or AWS with QUEUE_URL)
-	@$(PY) -m infra.redrive
+redrive: $(VENV)/.run ## move dead-lettered jobs back: the local stack's, or AWS=1 (QUEUE_URL, DEAD_LETTER_QUEUE_URL)
+	@$(PY) -m infra.redrive $(if $(AWS),,--local)
 
 lint: $(VENV)/.dev typecheck ## ruff, mypy, cfn-lint, sam validate --lint, policy-as-code
 	$(VENV)/bin/ruff check .

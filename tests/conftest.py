@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.update(
     {
@@ -18,4 +19,7 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
+# moto compiles its condition-expression patterns again and again once its URL patterns have
+# crowded them out of re's 512-entry cache; a larger cache about halves the moto suites' time.
+re._MAXCACHE = 4096  # type: ignore[attr-defined]
 os.environ.pop("AWS_PROFILE", None)
