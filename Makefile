@@ -51,8 +51,8 @@ lint: $(VENV)/.dev typecheck ## ruff, mypy, cfn-lint, sam validate --lint, polic
 policy: $(VENV)/.dev ## policy-as-code on template.yaml (checkov; rules in infra/policy/README.md)
 	PYTHON=$(PY) infra/policy/check.sh
 
-typecheck: $(VENV)/.dev ## mypy (strict) on the core, each function, the local stack and the bench
-	$(VENV)/bin/mypy layers/core/helpdesk infra benchmarks
+typecheck: $(VENV)/.dev ## mypy (strict) on the core, each function, the local stack, bench, tests
+	$(VENV)/bin/mypy layers/core/helpdesk infra benchmarks tests
 	@for handler in $(FUNCTIONS); do $(VENV)/bin/mypy $$handler || exit 1; done
 
 check: $(VENV)/.dev ## the fast loop: ruff, mypy and the unit tests

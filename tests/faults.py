@@ -52,7 +52,7 @@ class Fault:
                 {"Code": self.reasons if index == len(items) - 1 else "None"}
                 for index, _ in enumerate(items)
             ]
-        return ClientError(response, operation)
+        return ClientError(response, operation)  # type: ignore[arg-type]
 
     def __str__(self) -> str:
         return self.name
@@ -91,7 +91,7 @@ class AwsFaults:
         self.refused: set[int] = set()  # indexes of calls AWS itself refused (a condition)
         self._rules: list[_Rule] = []
         self._busy = False  # a hook's own calls are not counted nor faulted
-        self._real: Callable[..., Any] = BaseClient._make_api_call
+        self._real: Callable[..., Any] = getattr(BaseClient, "_make_api_call")  # noqa: B009
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
         faults, real = self, self._real
@@ -460,7 +460,6 @@ class Desk:
     webhook, the tickets API (an agent), the queue with its event source, a fake provider."""
 
     def __init__(self, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-        from helpdesk.usecases import dispatch
         from tests.integration.conftest import Api, claims
         from tests.support import use_messengers
 
@@ -475,7 +474,7 @@ class Desk:
         self.queue = EventSource(self.driver, self.clock, self.faults)
         self.messenger = Api("MessengerWebhookFunction", None)
         self.agent = Api("TicketsFunction", claims("agent", "agent-1"))
-        monkeypatch.setattr(dispatch.time, "sleep", lambda seconds: None)
+        monkeypatch.setattr("helpdesk.usecases.dispatch.time.sleep", lambda seconds: None)
         # moto lexes every condition expression with regular expressions it compiles each
         # time; its URL patterns crowd them out of re's cache (512): a larger one halves
         # the suites' time.

@@ -279,7 +279,7 @@ def test_a_crash_after_the_provider_accepted_is_not_sent_again_by_a_redelivery(
         raise ConnectionError("DynamoDB unreachable")
 
     monkeypatch.setattr(messages, "finish", store_down)
-    monkeypatch.setattr(dispatch.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr("helpdesk.usecases.dispatch.time.sleep", lambda seconds: None)
     result, _ = dispatcher.run([body])
     assert len(result["batchItemFailures"]) == 1
     assert len(channel.sent) == 1

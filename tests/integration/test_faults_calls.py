@@ -179,7 +179,11 @@ def test_another_notification_of_the_call_at_each_write_merges_the_same(
     for nth in range(1, sum(1 for operation, _ in trace if operation in WRITES) + 1):
         desk.restore(before)
         answers: list[list[int]] = []
-        desk.faults.before_write(nth, lambda answers=answers: answers.append(as_provider(that)))
+
+        def that_lands(answers: list[list[int]] = answers, that: Any = that) -> None:
+            answers.append(as_provider(that))
+
+        desk.faults.before_write(nth, that_lands)
 
         # when: the other notification lands just before this one's nth write
         assert as_provider(this) == [200], nth

@@ -162,9 +162,11 @@ def test_another_message_of_the_client_at_each_write_loses_nothing(
     for nth in range(1, writes_of(trace) + 1):
         desk.restore(before)
         answers: list[list[int]] = []
-        desk.faults.before_write(
-            nth, lambda answers=answers: answers.append(as_provider(desk.telegram(other)))
-        )
+
+        def other_lands(answers: list[list[int]] = answers) -> None:
+            answers.append(as_provider(desk.telegram(other)))
+
+        desk.faults.before_write(nth, other_lands)
 
         # when
         assert as_provider(desk.telegram(this)) == [200], nth
@@ -193,7 +195,11 @@ def test_another_press_at_each_write_rates_once_and_thanks_once(desk: Desk, same
         assert as_provider(desk.telegram(this)) == [200]
     for nth in range(1, writes_of(trace) + 1):
         desk.restore(before)
-        desk.faults.before_write(nth, lambda: as_provider(desk.telegram(other)))
+
+        def other_lands_too() -> None:
+            as_provider(desk.telegram(other))
+
+        desk.faults.before_write(nth, other_lands_too)
 
         # when
         assert as_provider(desk.telegram(this)) == [200], nth

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -100,9 +101,9 @@ class FakeProvider:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
-    def reply(self, status: int, body: object, **kwargs: object) -> None:
+    def reply(self, status: int, body: object, **kwargs: Any) -> None:
         self._queue.append(Canned(status, body, **kwargs))
 
     def start(self) -> None:

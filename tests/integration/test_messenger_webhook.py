@@ -145,7 +145,7 @@ def test_concurrent_duplicates_make_one_ticket(
     update = sample("telegram/text_message.json")
     store = webhook.module.inbox.store
     real_transact = store.transact
-    raced = []
+    raced: list[bool] = []
 
     def transact_after_the_other_delivery(writes):  # type: ignore[no-untyped-def]
         if not raced:

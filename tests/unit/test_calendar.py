@@ -18,8 +18,8 @@ OFFICE = BusinessCalendar(zone="Europe/Moscow", week=(NINE_TO_SIX,) * 5 + ((), (
 H = timedelta(hours=1)
 
 
-def msk(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=MSK)  # type: ignore[misc]
+def msk(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=MSK)
 
 
 def test_add_skips_the_lunch_break_and_the_night() -> None:

@@ -77,6 +77,7 @@ def test_later_messages_continue_and_a_second_ticket_is_not_greeted_again(
     queue.jobs.clear()
     assert inbox.receive([message(3, "new problem")])[0].ticket_id == "D0-000002"
     (job,) = queue.jobs
+    assert isinstance(job, SendMessageJob)
     assert job.then == []  # the number only: the client was greeted before
 
 

@@ -62,7 +62,8 @@ def test_an_item_the_engine_cannot_read_back_is_set_aside_and_the_rest_saved(
     (rejected,) = (tmp_path / "state.rejected.jsonl").read_text().splitlines()
     assert json.loads(rejected)["item"] == bad
     assert "empty attribute name" in json.loads(rejected)["reason"]
-    assert not state.health.ok and "set aside" in str(state.health.last_error)
+    assert not state.health.ok
+    assert "set aside" in str(state.health.last_error)
     assert not list(tmp_path.glob("journal-upto-*"))  # the snapshot holds entry 1 now
 
     state.write_snapshot([item("A"), item("B"), item("C")], state.rotate())  # the next save

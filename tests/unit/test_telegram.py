@@ -4,6 +4,7 @@ import copy
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ def load(name: str) -> dict:
     return json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def only(events: list) -> object:
+def only(events: list[Any]) -> Any:
     assert len(events) == 1, events
     return events[0]
 

@@ -22,7 +22,7 @@ def test_queue_outlives_its_consumer_and_has_a_dead_letter_queue() -> None:
     (job_queue,) = [spec for spec in queues() if spec.logical_id == "JobQueue"]
     assert job_queue.visibility_timeout >= 6 * dispatcher.timeout
     assert job_queue.dead_letter_logical_id == "JobDeadLetterQueue"
-    assert job_queue.max_receive_count >= 5
+    assert job_queue.max_receive_count is not None and job_queue.max_receive_count >= 5
 
 
 def test_every_route_has_an_explicit_path_and_method() -> None:

@@ -5,6 +5,7 @@ import hmac
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,7 +36,7 @@ def sign(body: bytes, secret: str = APP_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def only(events: list) -> object:
+def only(events: list[Any]) -> Any:
     assert len(events) == 1, events
     return events[0]
 
@@ -361,6 +362,7 @@ def test_several_items_in_one_notification_are_all_parsed_in_order():
         "DeliveryStatus",
         "InboundMessage",
     ]
+    assert isinstance(events[2], InboundMessage)
     assert events[2].attachments[0].kind == "image"
 
 
