@@ -19,10 +19,12 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from moto.dynamodb.models import dynamodb_backends
 
 from helpdesk.channels.base import SendResult
 from helpdesk.settings import get_settings
 from helpdesk.telephony import twilio, zadarma
+from infra.lambda_runtime import ACCOUNT, REGION
 from tests.integration.conftest import Api, claims
 from tests.support import (
     TG_SECRET,
@@ -50,17 +52,10 @@ class Doors:
         self.answers: list[tuple[str, int]] = []
 
     # -- what is stored -----------------------------------------------------------------
-    def stored(self) -> list[dict[str, Any]]:
-        table = get_settings().table_name
-        items, start = [], None
-        while True:
-            page = self.aws["dynamodb"].scan(
-                TableName=table, **({"ExclusiveStartKey": start} if start else {})
-            )
-            items += page["Items"]
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    def stored(self) -> list[str]:
+        """Every item, off moto's backend (a Scan through boto costs 50 ms here)."""
+        table = dynamodb_backends[ACCOUNT][REGION].get_table(get_settings().table_name)
+        return sorted(json.dumps(item.to_json(), sort_keys=True) for item in table.all_items())
 
     def queued(self) -> int:
         attributes = self.aws["sqs"].get_queue_attributes(

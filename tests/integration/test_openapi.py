@@ -100,13 +100,16 @@ def test_the_document_states_statuses_errors_security_and_limits(
     assert "lead" in paths["/tickets/{ticket_id}/call-review"]["post"]["description"]
     assert document["components"]["securitySchemes"]["staffJwt"]["bearerFormat"] == "JWT"
 
+    error_body = {"$ref": "#/components/schemas/ErrorBody"}
     for item in paths.values():
         for operation in item.values():
             for status, response in operation["responses"].items():
-                if int(status) >= 400:
-                    assert response["content"]["application/json"]["schema"] == {
-                        "$ref": "#/components/schemas/ErrorBody"
-                    }
+                schema = response["content"].get("application/json", {}).get("schema")
+                if status == "401" and "staffJwt" in json.dumps(operation["security"]):
+                    # API Gateway's authorizer answers a bad token before the function runs.
+                    assert schema["anyOf"][0] == error_body
+                elif int(status) >= 400:
+                    assert schema == error_body
     error = document["components"]["schemas"]["ErrorDetail"]
     assert error["required"] == ["code", "message"]
     assert "HTTPValidationError" not in document["components"]["schemas"]

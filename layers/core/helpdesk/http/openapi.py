@@ -21,7 +21,7 @@ from pydantic.json_schema import models_json_schema
 from helpdesk import limits
 from helpdesk.channels import telegram, whatsapp
 from helpdesk.http import schemas
-from helpdesk.telephony import PROVIDERS, generic
+from helpdesk.telephony import PROVIDERS, generic, twilio, zadarma
 
 COMPONENTS = "#/components/schemas/"
 ERROR = {"$ref": f"{COMPONENTS}ErrorBody"}
@@ -95,7 +95,9 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 _STAFF_ERRORS: dict[int, str] = {
     400: "The body is not JSON (malformed_json), not UTF-8 or over the edge limits "
     "(malformed_body), or a list cursor is not one this API gave (bad_request). " + EDGE_LIMITS,
-    401: "No authenticated caller: the JWT claims are missing (unauthorized).",
+    401: "No valid JWT. API Gateway's authorizer answers a missing, expired or forged token "
+    'itself, as `{"message": "Unauthorized"}`; a token without a subject gets the error body '
+    "(unauthorized).",
     403: "The caller lacks the route's role (forbidden).",
     404: "No such ticket (not_found).",
     409: "The ticket changed since `version` was read (version_conflict), its status does "
@@ -128,6 +130,7 @@ def document(app: APIGatewayHttpResolver, title: str) -> dict[str, Any]:
         found.pop(name, None)
     found.update(_definitions(schemas.RESPONSE_MODELS, "serialization"))
     found.update(_webhook_definitions())
+    found["GatewayError"] = GATEWAY_ERROR
     components["securitySchemes"] = SECURITY_SCHEMES
     for path, item in doc.get("paths", {}).items():
         for method, operation in item.items():
@@ -162,6 +165,16 @@ def _errors(statuses: dict[int, str]) -> dict[str, Any]:
     }
 
 
+# API Gateway's own answer when its JWT authorizer refuses a request (the function never runs).
+GATEWAY_401 = {"anyOf": [ERROR, {"$ref": f"{COMPONENTS}GatewayError"}]}
+GATEWAY_ERROR = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+    "description": "API Gateway's own error body (its JWT authorizer's 401).",
+}
+
+
 def _staff_operation(
     app: APIGatewayHttpResolver, route_key: str, operation: dict[str, Any]
 ) -> None:
@@ -190,6 +203,8 @@ def _staff_operation(
         str(status): {"description": description, "content": _json(_ref(model))},
         **_errors(errors),
     }
+    if roles:
+        operation["responses"]["401"]["content"] = _json(GATEWAY_401)
 
 
 # ---- the provider webhooks (served by the messenger and call webhook functions) ----------
@@ -229,12 +244,21 @@ _ZADARMA_FIELDS = (
 )
 
 
-def _form(title: str, fields: tuple[str, ...], required: list[str], about: str) -> dict[str, Any]:
+def _form(
+    title: str,
+    fields: tuple[str, ...],
+    required: list[str],
+    about: str,
+    enums: dict[str, list[str]],
+) -> dict[str, Any]:
+    properties: dict[str, Any] = {name: {"type": "string"} for name in fields}
+    for name, values in enums.items():
+        properties[name]["enum"] = values
     return {
         "title": title,
         "description": about,
         "type": "object",
-        "properties": {name: {"type": "string"} for name in fields},
+        "properties": properties,
         "required": required,
         "additionalProperties": {"type": "string"},
     }
@@ -259,13 +283,19 @@ def _webhook_definitions() -> dict[str, Any]:
         ["CallSid"],
         "A voice status callback (CallStatus) or a recording status callback "
         "(RecordingStatus, RecordingSid).",
+        {
+            "CallStatus": sorted(twilio._KIND_BY_STATUS),
+            "RecordingStatus": sorted(twilio._RECORDING_STATUSES),
+        },
     )
     found["ZadarmaNotification"] = _form(
         "ZadarmaNotification",
         _ZADARMA_FIELDS,
         ["event"],
         "A PBX notification: NOTIFY_START, NOTIFY_INTERNAL, NOTIFY_ANSWER, NOTIFY_END, "
-        "NOTIFY_OUT_START, NOTIFY_OUT_END, NOTIFY_RECORD (call_start 'YYYY-MM-DD HH:MM:SS').",
+        "NOTIFY_OUT_START, NOTIFY_OUT_END, NOTIFY_RECORD (call_start 'YYYY-MM-DD HH:MM:SS'); "
+        "NOTIFY_IVR, SPEECH_RECOGNITION and SMS are acknowledged and ignored.",
+        {"event": sorted(zadarma._SIGNED_FIELDS) + sorted(zadarma._IGNORED_EVENTS)},
     )
     found["WebhookAck"] = {
         "type": "object",
