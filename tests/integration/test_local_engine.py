@@ -222,8 +222,9 @@ def patched() -> Iterator[None]:
 def test_a_transaction_costs_the_same_at_100_and_at_10000_items(patched: None) -> None:
     """moto deep-copied the whole table per transaction: cost grew with the table."""
     backend = backend_with_tables({"small": 100, "large": 10_000})
-    small = _failed_transaction_seconds(backend, "small", 20)
-    large = _failed_transaction_seconds(backend, "large", 20)
+    # The best of several runs: a shared machine's noise only ever adds time.
+    small = min(_failed_transaction_seconds(backend, "small", 20) for _ in range(5))
+    large = min(_failed_transaction_seconds(backend, "large", 20) for _ in range(5))
     assert len(backend.get_table("large").all_items()) == 10_000  # nothing half-written
     assert large < small * 5 + 0.002, f"{small * 1000:.2f} ms vs {large * 1000:.2f} ms"
 
@@ -250,8 +251,8 @@ def test_a_query_on_the_table_reads_one_partition_at_any_table_size(patched: Non
         backend.put_item("large", {**key("ITEM#0", f"MSG#{n}"), "n": {"N": str(n)}})
     found = query(backend, "large", "ITEM#0", 2, False)
     assert [item.attrs["SK"].value for item in found] == ["MSG#2", "MSG#1"]  # order, limit
-    small = _query_seconds(backend, "small", 20)
-    large = _query_seconds(backend, "large", 20)
+    small = min(_query_seconds(backend, "small", 20) for _ in range(5))
+    large = min(_query_seconds(backend, "large", 20) for _ in range(5))
     assert large < small * 5 + 0.002, f"{small * 1000:.2f} ms vs {large * 1000:.2f} ms"
     assert len(backend.get_table("large").all_items()) == 10_003  # the table is whole again
 

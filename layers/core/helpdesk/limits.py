@@ -82,7 +82,9 @@ def scalar_map(data: Any, limit: int = 20) -> dict[str, str | int | bool]:
             result[name] = text(str(value), 200)
         elif isinstance(value, dict):
             for inner_key, inner in scalar_map(value, 5).items():
-                result[f"{name}.{inner_key}"] = inner
+                result[text(f"{name}.{inner_key}", 128)] = inner
+        if len(result) >= limit:  # nested objects must not multiply the entries
+            return dict(list(result.items())[:limit])
     return result
 
 

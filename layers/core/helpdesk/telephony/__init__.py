@@ -84,10 +84,8 @@ def _bounded(event: CallEvent) -> CallEvent:
     for name in ("from_number", "to_number", "agent"):
         limits.optional_identifier(getattr(event, name), name, 128)
     limits.integer(event.duration_seconds, "duration")
-    if event.recording_url and len(event.recording_url) > 2048:
-        raise limits.LimitExceeded("the recording URL is longer than 2048 characters")
-    if event.raw_status and len(event.raw_status) > 64:
-        raise limits.LimitExceeded("the call status is longer than 64 characters")
+    limits.optional_identifier(event.recording_url, "the recording URL", 2048)
+    limits.optional_identifier(event.raw_status, "the call status", 64)
     return event
 
 

@@ -110,6 +110,10 @@ def parse_event(body: Mapping[str, Any], *, received_at: datetime | None = None)
     except ValidationError as exc:
         raise MalformedCallback(f"invalid generic CTI event: {_describe(exc)}") from None
     status, answered = _outcome(event)
+    try:
+        at = event.timestamp.astimezone(UTC) if event.timestamp else received_time(received_at)
+    except OverflowError:  # an offset that moves year 1 or 9999 out of range
+        raise MalformedCallback(f"timestamp {event.timestamp} is out of range") from None
     return CallEvent(
         provider=PROVIDER,
         call_id=event.call_id,
@@ -119,7 +123,7 @@ def parse_event(body: Mapping[str, Any], *, received_at: datetime | None = None)
             else f"generic:{event.call_id}:{event.event}"
         ),
         kind=_KIND[event.event],
-        at=event.timestamp.astimezone(UTC) if event.timestamp else received_time(received_at),
+        at=at,
         call_direction="inbound" if event.direction == "in" else "outbound",
         from_number=normalize_phone(event.from_),
         to_number=normalize_phone(event.to),

@@ -184,8 +184,8 @@ def _timestamp(value: str | None, received_at: datetime | None) -> datetime:
         return received_time(received_at)
     try:
         parsed = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        if parsed.tzinfo is None:  # "-0000" means UTC with unknown local zone
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)  # OverflowError past year 9999
+    except (TypeError, ValueError, OverflowError):
         raise MalformedCallback(f"twilio Timestamp is not an RFC 2822 date: {value!r}") from None
-    if parsed.tzinfo is None:  # "-0000" means UTC with unknown local zone
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)

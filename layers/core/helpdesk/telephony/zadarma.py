@@ -234,8 +234,8 @@ def _zone(tz: str) -> ZoneInfo:
 def _call_start(value: str, zone: ZoneInfo) -> datetime:
     try:
         local = datetime.strptime(value, _TIME_FORMAT)
-    except ValueError:
+        return local.replace(tzinfo=zone).astimezone(UTC)  # OverflowError at year 1 / 9999
+    except (ValueError, OverflowError):
         raise MalformedCallback(
             f"zadarma call_start is not 'YYYY-MM-DD HH:MM:SS': {value!r}"
         ) from None
-    return local.replace(tzinfo=zone).astimezone(UTC)
