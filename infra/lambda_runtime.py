@@ -13,6 +13,7 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import ModuleType
@@ -132,7 +133,7 @@ def _claims_as_api_gateway_passes_them(claims: dict[str, Any]) -> dict[str, str]
     return passed
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
+def sqs_event(messages: Sequence[Mapping[str, Any]], queue_arn: str) -> dict[str, Any]:
     """An SQS event source batch from ReceiveMessage results."""
     records = []
     for message in messages:

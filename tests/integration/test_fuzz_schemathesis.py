@@ -78,7 +78,9 @@ class LambdaAdapter(requests.adapters.BaseAdapter):
         self.agent = agent
         self.routes = [(route, spec) for spec in functions().values() for route in spec.routes]
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(  # type: ignore[override]  # requests passes its options as keywords
+        self, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
         url = urlsplit(request.url or "")
         method = request.method or "GET"
         body = request.body or b""
