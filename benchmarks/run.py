@@ -265,7 +265,7 @@ def ticket_operations() -> list[str]:
     hook.call(
         "POST",
         "/webhooks/telegram",
-        telegram_update(1, 500, "hello"),
+        telegram_update(900, 9000, "hello"),
         {"X-Telegram-Bot-Api-Secret-Token": "bench-tg"},
     )
     op(
