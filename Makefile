@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 FUNCTIONS := $(wildcard functions/*/app.py)
 
 .PHONY: help run test check lint typecheck unit integration e2e bench soak token reset redrive \
-	build validate clean policy
+	build clean policy
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -61,19 +61,19 @@ check: $(VENV)/.dev ## the fast loop: ruff, mypy and the unit tests
 	$(MAKE) --no-print-directory typecheck
 	$(PY) -m pytest tests/unit
 
-unit: $(VENV)/.dev
+unit: $(VENV)/.dev ## the unit tests (pure core, no network)
 	$(PY) -m pytest tests/unit
 
-integration: $(VENV)/.dev
+integration: $(VENV)/.dev ## the handlers on moto
 	$(PY) -m pytest tests/integration
 
-e2e: $(VENV)/.dev
+e2e: $(VENV)/.dev ## the local stack over HTTP
 	$(PY) -m pytest tests/e2e
 
 test: lint ## lint, then every test suite (unit, integration, end-to-end)
 	$(PY) -m pytest tests
 
-bench: $(VENV)/.dev ## AWS calls, write units and handler times per event; the local stack's
+bench: $(VENV)/.dev ## AWS calls, write units, handler times per event; local stack latency
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.local_stack
 

@@ -52,7 +52,11 @@ def main() -> None:
     parser.add_argument("file", type=Path)
     parser.add_argument("url", nargs="?", help="Twilio: the URL it calls (signed with the body)")
     arguments = parser.parse_args()
-    print(header(arguments.provider, arguments.file.read_bytes(), arguments.url))
+    try:
+        raw = arguments.file.read_bytes()
+    except OSError as error:
+        raise SystemExit(f"cannot read {arguments.file}: {error.strerror}") from None
+    print(header(arguments.provider, raw, arguments.url))
 
 
 if __name__ == "__main__":

@@ -287,7 +287,9 @@ class StateFiles:
                     handle.write(json.dumps({"at": _utc_now(), **entry}, default=str) + "\n")
         self.directory.mkdir(parents=True, exist_ok=True)
         temporary = self.snapshot_file.with_suffix(".tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
+        # Customers' data: readable by the developer only, like the journal.
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as handle:
             json.dump({"format": 2, "journal_seq": seq, "items": good}, handle)
             handle.flush()
             os.fsync(handle.fileno())

@@ -61,7 +61,7 @@ def list_tickets(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> dict[str, Any]:
     known_query(app.current_event.query_string_parameters, list_tickets)
-    query = ticket_query(app.actor(), locals())
+    query = ticket_query(app.actor(), locals(), desk.settings())
     found, next_cursor = desk.tickets(query)
     return {"tickets": found, "next_cursor": next_cursor}
 
@@ -79,7 +79,9 @@ def get_ticket(ticket_id: str) -> dict[str, Any]:
 
 @app.post("/tickets/<ticket_id>/replies")
 def reply(ticket_id: str, body: Annotated[bodies.ReplyBody, Body()]) -> dict[str, Any]:
-    ticket = desk.reply(ticket_id, body.version, app.actor(), body.text, body.request_id)
+    ticket = desk.reply(
+        ticket_id, body.version, app.actor(), body.text, body.request_id, body.wait_for_client
+    )
     return ticket_view(ticket)
 
 

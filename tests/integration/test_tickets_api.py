@@ -82,10 +82,16 @@ def test_working_a_ticket_end_to_end(
     ]
     actions = [entry["action"] for entry in view["history"]]
     assert actions == [
-        "create", "reply", "comment", "update", "assign", "hold", "resolve", "close", "reopen",
+        "create", "reply", "comment", "update", "sla", "assign", "hold", "resolve", "close",
+        "reopen",
     ]  # fmt: skip
     assert view["history"][0]["actor"] == "customer"
-    assert all(entry["actor"] == "agent-1" for entry in view["history"][1:])
+    sla = view["history"][4]  # the PATCH raised the priority: the targets were re-applied
+    assert (sla["actor"], sla["note"]) == (
+        "system",
+        "SLA targets re-applied: priority normal -> high (set by agent-1)",
+    )
+    assert all(e["actor"] == "agent-1" for e in view["history"][1:] if e["action"] != "sla")
     assign = next(e for e in view["history"] if e["action"] == "assign")
     assert assign["changes"] == {"assignee": ["agent-1", "agent-2"]}
 

@@ -23,9 +23,10 @@ def _no_sockets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def _moto_session() -> Iterator[None]:
-    """One in-process moto for the whole unit session: no per-test setup, no sockets."""
+    """One in-process moto per test module: no per-test setup, no sockets (ended with the
+    module, so the integration suites get their own fresh accounts)."""
     with mock_aws():
         yield
 

@@ -73,7 +73,7 @@ def test_later_messages_continue_and_a_second_ticket_is_not_greeted_again(
     assert inbox.receive([message(2)])[0].result == "continued"
     ticket = store.tickets.get("D0-000001")
     assert (ticket.message_count, ticket.version) == (2, 2)
-    store.transact(writes_for(tickets.close(ticket, NOW, actor=AGENT), ticket.version))
+    store.transact(writes_for(tickets.close(ticket, NOW, actor=AGENT), ticket))
     queue.jobs.clear()
     assert inbox.receive([message(3, "new problem")])[0].ticket_id == "D0-000002"
     (job,) = queue.jobs
@@ -99,7 +99,7 @@ def test_writing_after_resolution_reopens_without_the_old_resolution(
 ) -> None:
     inbox.receive([HELLO])
     ticket = store.tickets.get("D0-000001")
-    store.transact(writes_for(tickets.resolve(ticket, NOW, actor=AGENT, resolution="Done"), 1))
+    store.transact(writes_for(tickets.resolve(ticket, NOW, actor=AGENT, resolution="Done"), ticket))
     assert inbox.receive([message(2, "still broken")])[0].result == "reopened"
     reopened = store.tickets.get("D0-000001")
     assert (reopened.status, reopened.resolution, reopened.resolved_at) == (Status.OPEN, None, None)

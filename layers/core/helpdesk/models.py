@@ -5,10 +5,11 @@ Plain pydantic models; `store` maps them to and from DynamoDB items. Times are U
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer
 
@@ -33,6 +34,15 @@ UtcTime = Annotated[
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+_sequence = itertools.count()
+
+
+def sequential_id() -> str:
+    """Unique, and increasing within a process: entries made one after another in the same
+    millisecond (one change's history) keep their order in a key that sorts by id."""
+    return f"{next(_sequence):010d}{uuid.uuid4().hex[:10]}"
 
 
 def time_ordered_id(moment: datetime | None = None, sequence: int = 0) -> str:
@@ -91,6 +101,20 @@ class DeliveryState(StrEnum):
     FAILED = "failed"
 
 
+class Clock(BaseModel):
+    """One SLA promise of a ticket (helpdesk.sla keeps them)."""
+
+    state: Literal["running", "paused", "met", "stopped"]
+    target_seconds: int
+    started_at: UtcTime
+    due: UtcTime | None = None  # while running
+    warn_at: UtcTime | None = None  # while running and not yet warned
+    remaining_seconds: int | None = None  # while paused: working time left
+    warned_at: UtcTime | None = None
+    breached_at: UtcTime | None = None
+    met_at: UtcTime | None = None
+
+
 class Ticket(BaseModel):
     id: str  # the human-readable number, e.g. D0-000123
     direction: str
@@ -122,6 +146,15 @@ class Ticket(BaseModel):
     call_review: dict[str, Any] | None = None  # a reviewer's verdict on a problem call
     problem_notice_at: UtcTime | None = None  # when the review mailbox was told
     flags: list[str] = Field(default_factory=list)
+    difficulty: int | None = None  # 1-3, set by the agent
+    our_client: bool = False  # the customer is in the direction's "our clients" group
+    last_agent_reply_at: UtcTime | None = None
+    waiting_on_client: bool = False  # an agent asked the client something: resolution pauses
+    waiting_since: UtcTime | None = None
+    reminded_at: UtcTime | None = None
+    sla: dict[str, Clock] = Field(default_factory=dict)  # first_response, next_response, ...
+    attention_at: UtcTime | None = None  # when the SLA sweep must look at it next
+    callback: dict[str, Any] | None = None  # missed calls: attempts and the outcome
     version: int = 0
 
 
@@ -155,7 +188,7 @@ class HistoryEntry(BaseModel):
     """Who did what to a ticket and when; never changed once written."""
 
     ticket_id: str
-    id: str = Field(default_factory=new_id)
+    id: str = Field(default_factory=sequential_id)
     at: UtcTime
     actor: str
     action: str

@@ -12,20 +12,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import string
+from datetime import date, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic import model_validator as model_check
 
+if TYPE_CHECKING:
+    from helpdesk.calendar import BusinessCalendar
+
 Language = Literal["ru", "en"]
 MAX_INTERACTIVE_BODY = 1024  # WhatsApp interactive message body
 MAX_BUTTON_TITLE = 20  # WhatsApp reply button title (also list button text)
-MAX_PLACEHOLDER_VALUE = {"number": 20, "direction": 100, "resolution": 2000}
+MAX_PLACEHOLDER_VALUE = {"number": 20, "direction": 100, "resolution": 2000, "due": 60}
 
 
 class ConfigError(ValueError):
@@ -39,7 +44,10 @@ class _Config(BaseModel):
 # Which placeholders each client text may use; anything else is refused at start.
 TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "greeting": frozenset({"direction", "number"}),
-    "acknowledgement": frozenset({"direction", "number"}),
+    "acknowledgement": frozenset({"direction", "number", "due"}),
+    "reminder": frozenset({"direction", "number"}),
+    "auto_resolved": frozenset({"direction", "number"}),
+    "unreachable": frozenset({"direction", "number"}),
     "resolved": frozenset({"direction", "number", "resolution"}),
     "csat_prompt": frozenset({"direction", "number"}),
     "csat_thanks": frozenset({"direction", "number"}),
@@ -55,6 +63,9 @@ class DirectionTexts(_Config):
 
     greeting: str
     acknowledgement: str
+    reminder: str
+    auto_resolved: str
+    unreachable: str
     resolved: str
     csat_prompt: str
     csat_thanks: str
@@ -121,7 +132,19 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Опишите проблему: что вы делали, что ожидали, что произошло, "
             "и приложите снимок экрана, если можете."
         ),
-        "acknowledgement": "Обращение {number} зарегистрировано. Мы ответим как можно скорее.",
+        "acknowledgement": "Обращение {number} зарегистрировано. Мы ответим до {due}.",
+        "reminder": (
+            "По обращению {number} мы ждём вашего ответа. Напишите, пожалуйста, "
+            "помогло ли решение или что ещё нужно."
+        ),
+        "auto_resolved": (
+            "Мы не получили ответа и закрываем обращение {number}. Если вопрос остался, "
+            "просто напишите сюда."
+        ),
+        "unreachable": (
+            "Мы не смогли до вас дозвониться по обращению {number}. Напишите сюда, "
+            "когда вам удобно, и мы ответим."
+        ),
         "resolved": "Обращение {number} решено. {resolution}",
         "csat_prompt": "Оцените, пожалуйста, ответ по обращению {number}.",
         "csat_thanks": "Спасибо за оценку!",
@@ -135,8 +158,18 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
             "Please describe the problem: what you did, what you expected, what happened, "
             "and attach a screenshot if you can."
         ),
-        "acknowledgement": (
-            "Your request {number} is registered. We will answer as soon as we can."
+        "acknowledgement": "Your request {number} is registered. We will answer by {due}.",
+        "reminder": (
+            "We are waiting for your answer on request {number}: did the solution help, "
+            "or is anything else needed?"
+        ),
+        "auto_resolved": (
+            "We have not heard back, so we are closing request {number}. If the question "
+            "remains, just write here."
+        ),
+        "unreachable": (
+            "We could not reach you by phone about request {number}. Write here whenever "
+            "it suits you and we will answer."
         ),
         "resolved": "Your request {number} is resolved. {resolution}",
         "csat_prompt": "Please rate the answer to your request {number}.",
@@ -146,6 +179,161 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "csat_choose": "Rate",
     },
 }
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-(([01]\d|2[0-3]):([0-5]\d)|24:00)$")
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$")
+
+
+def parse_ranges(ranges: list[str], where: str) -> tuple[tuple[time, time | None], ...]:
+    """'09:00-13:00' ranges of one day, in order, not overlapping; '24:00' ends at midnight."""
+    parsed: list[tuple[time, time | None]] = []
+    for text in ranges:
+        found = _RANGE.match(text.strip())
+        if not found:
+            raise ValueError(f"{where}: {text!r} is not a range like 09:00-18:00")
+        start = time(int(found.group(1)), int(found.group(2)))
+        end = None if found.group(3) == "24:00" else time(int(found.group(4)), int(found.group(5)))
+        if end is not None and end <= start:
+            raise ValueError(f"{where}: {text!r} ends before it starts")
+        if parsed and (parsed[-1][1] is None or start < parsed[-1][1]):
+            raise ValueError(f"{where}: {text!r} overlaps or precedes the range before it")
+        parsed.append((start, end))
+    return tuple(parsed)
+
+
+def parse_duration(text: str | int, where: str) -> timedelta:
+    """'1h30m', '45m', '2d' (days of 24 hours of working time), or whole minutes."""
+    if isinstance(text, int):
+        minutes = text
+    else:
+        found = _DURATION.match(text.strip())
+        if not found or not text.strip():
+            raise ValueError(f"{where}: {text!r} is not a duration like 4h, 30m or 1h30m")
+        days, hours, mins = (int(part or 0) for part in found.groups())
+        minutes = days * 24 * 60 + hours * 60 + mins
+    if minutes <= 0:
+        raise ValueError(f"{where}: a duration must be positive, not {text!r}")
+    return timedelta(minutes=minutes)
+
+
+class CalendarConfig(_Config):
+    """When a direction works. Without one a direction works 24/7 in its time zone."""
+
+    hours: dict[str, list[str]] = Field(
+        default_factory=lambda: {day: ["09:00-18:00"] for day in WEEKDAYS[:5]}
+    )
+    holidays: list[date] = Field(default_factory=list)
+    working_days: dict[date, list[str]] = Field(default_factory=dict)  # transferred ones
+    country: str | None = None  # its public holidays and transferred days (holidays package)
+
+    @model_check(mode="after")
+    def _check(self) -> CalendarConfig:
+        for day, ranges in self.hours.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"hours: {day!r} is not one of {', '.join(WEEKDAYS)}")
+            parse_ranges(ranges, f"hours.{day}")
+        for workday, day_ranges in self.working_days.items():
+            parse_ranges(day_ranges, f"working_days.{workday}")
+        if self.country:
+            from helpdesk.calendar import known_country
+
+            if not known_country(self.country):
+                raise ValueError(f"country: {self.country!r} has no holiday calendar")
+        if not any(self.hours.values()):
+            raise ValueError("hours: a calendar needs some working time (or leave it out: 24/7)")
+        return self
+
+    def business_calendar(self, zone: str) -> BusinessCalendar:
+        from helpdesk.calendar import BusinessCalendar
+
+        week = tuple(parse_ranges(self.hours.get(day, []), day) for day in WEEKDAYS)
+        return BusinessCalendar(
+            zone=zone,
+            week=week,
+            holidays=frozenset(self.holidays),
+            working_days={day: parse_ranges(r, str(day)) for day, r in self.working_days.items()},
+            country=self.country.upper() if self.country else None,
+        )
+
+
+Priority = Literal["low", "normal", "high", "urgent"]
+PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
+MAX_FIRST_RESPONSE = timedelta(hours=24)
+
+
+class Targets(_Config):
+    """One priority's promises, each in working time: '4h', '30m', '1h30m'."""
+
+    first_response: str | int
+    next_response: str | int
+    resolution: str | int
+
+    def durations(self) -> dict[str, timedelta]:
+        return {
+            name: parse_duration(getattr(self, name), name)
+            for name in ("first_response", "next_response", "resolution")
+        }
+
+    @model_check(mode="after")
+    def _check(self) -> Targets:
+        durations = self.durations()
+        if durations["first_response"] > MAX_FIRST_RESPONSE:
+            raise ValueError("first_response: 24 hours is the outer limit for a first answer")
+        return self
+
+
+DEFAULT_TARGETS: dict[Priority, Targets] = {
+    "urgent": Targets(first_response="1h", next_response="2h", resolution="8h"),
+    "high": Targets(first_response="4h", next_response="4h", resolution="24h"),
+    "normal": Targets(first_response="8h", next_response="8h", resolution="40h"),
+    "low": Targets(first_response="24h", next_response="24h", resolution="80h"),
+}
+DEFAULT_OUR_CLIENTS: dict[Priority, Targets] = {
+    "urgent": Targets(first_response="30m", next_response="1h", resolution="4h"),
+    "high": Targets(first_response="2h", next_response="2h", resolution="16h"),
+    "normal": Targets(first_response="4h", next_response="4h", resolution="24h"),
+    "low": Targets(first_response="8h", next_response="8h", resolution="40h"),
+}
+
+
+class SlaConfig(_Config):
+    """A direction's SLA policy: targets per priority (tighter for 'our clients'), when to
+    warn, whether a hold pauses the resolution clock, and the waiting-on-the-client rules."""
+
+    targets: dict[Priority, Targets] = Field(default_factory=lambda: dict(DEFAULT_TARGETS))
+    our_clients: dict[Priority, Targets] = Field(default_factory=lambda: dict(DEFAULT_OUR_CLIENTS))
+    warn_at: float = Field(default=0.8, gt=0, lt=1)  # share of a target elapsed: warn
+    pause_on_hold: bool = False
+    remind_after: str | int = "48h"  # wall-clock silence of a client we wait for
+    resolve_after: str | int = "72h"  # after the reminder: resolved with a notice
+
+    @model_check(mode="before")
+    @classmethod
+    def _over_defaults(cls, data: Any) -> Any:
+        """Given priorities override the defaults one by one."""
+        if isinstance(data, dict):
+            for group, defaults in (
+                ("targets", DEFAULT_TARGETS),
+                ("our_clients", DEFAULT_OUR_CLIENTS),
+            ):
+                if isinstance(data.get(group), dict):
+                    data = {**data, group: {**defaults, **data[group]}}
+        return data
+
+    @model_check(mode="after")
+    def _check(self) -> SlaConfig:
+        parse_duration(self.remind_after, "remind_after")
+        parse_duration(self.resolve_after, "resolve_after")
+        return self
+
+
+class CallbackConfig(_Config):
+    """The missed-call rule: call back within two working days, N attempts."""
+
+    working_days: int = Field(default=2, ge=1, le=10)
+    max_attempts: int = Field(default=3, ge=1, le=20)
 
 
 class WhatsAppTemplate(_Config):
@@ -174,6 +362,12 @@ class DirectionConfig(_Config):
     whatsapp_reply_template: str | None = None
     whatsapp_template_language: str = "ru"
     problem_call_seconds: int = Field(default=300, gt=0)
+    calendar: CalendarConfig | None = None  # None: 24/7
+    sla: SlaConfig = Field(default_factory=SlaConfig)
+    callbacks: CallbackConfig = Field(default_factory=CallbackConfig)
+    our_clients_group: str = "our_clients"
+    team_chat_id: str | None = None  # the direction's team chat in Telegram (SLA escalations)
+    lead_chat_id: str | None = None  # the lead's chat: breaches and missed calls escalate here
 
     @field_validator("timezone")
     @classmethod
@@ -193,8 +387,21 @@ class DirectionConfig(_Config):
     def display_name(self) -> str:
         return self.name or self.id.upper()
 
+    def business_calendar(self) -> BusinessCalendar:
+        """The direction's calendar, built once per configuration."""
+        key = (id(self), self.timezone)
+        if key not in _CALENDARS:
+            from helpdesk.calendar import BusinessCalendar
+
+            built = self.calendar.business_calendar(self.timezone) if self.calendar else None
+            _CALENDARS[key] = (self, built or BusinessCalendar(zone=self.timezone))
+        return _CALENDARS[key][1]
+
     def client_texts(self) -> DirectionTexts:
         return self.texts or _default_texts(self.language)
+
+
+_CALENDARS: dict[tuple[int, str], tuple[DirectionConfig, BusinessCalendar]] = {}
 
 
 @cache

@@ -80,6 +80,7 @@ class Contact:
     recipient_id: str | None = None  # where the channel delivers replies (chat id, wa_id)
     service_id: str | None = None  # which bot / business number / line was contacted
     last_customer_message_at: datetime | None = None
+    our_client: bool = False  # in the direction's "our clients" group: tighter promises
 
 
 def ticket_number(direction: str, sequence: int) -> str:
@@ -112,7 +113,9 @@ def check_allowed(ticket: Ticket, action: str) -> None:
 
 
 def plain(value: Any) -> Any:
-    """An enum as its value, for history entries."""
+    """A value as history shows it: an enum as its value, a time in the one format."""
+    if isinstance(value, datetime):
+        return iso(value)
     return value.value if hasattr(value, "value") else value
 
 
@@ -165,6 +168,7 @@ def open_ticket(
         created_at=now,
         updated_at=now,
         last_customer_message_at=contact.last_customer_message_at,
+        our_client=contact.our_client,
         message_count=1 if first_message else 0,
         version=1,
     )
@@ -213,6 +217,10 @@ def client_wrote(ticket: Ticket, message: Message, now: datetime) -> TicketChang
             "last_customer_message_at": max(
                 filter(None, (ticket.last_customer_message_at, message.at))
             ),
+            # The client answered: we are no longer waiting on them.
+            "waiting_on_client": False,
+            "waiting_since": None,
+            "reminded_at": None,
         }
     )
     change = TicketChange(ticket, history, [message.model_copy(update={"ticket_id": ticket.id})])
@@ -260,8 +268,16 @@ def send_in_order(messages: list[Message]) -> list[Job]:
 
 
 def reply(
-    ticket: Ticket, now: datetime, *, actor: Actor, text: str, message_id: str | None = None
+    ticket: Ticket,
+    now: datetime,
+    *,
+    actor: Actor,
+    text: str,
+    message_id: str | None = None,
+    wait_for_client: bool = False,
 ) -> TicketChange:
+    """An agent's answer; `wait_for_client` asks the client something back, which pauses the
+    resolution clock until they write (a reminder, then resolution, if they never do)."""
     check_allowed(ticket, "reply")
     message = outbound_message(
         ticket, MessageKind.REPLY, actor.user_id, clean_text(text), now, message_id
@@ -269,6 +285,10 @@ def reply(
     values: dict[str, Any] = {
         "message_count": ticket.message_count + 1,
         "flags": [flag for flag in ticket.flags if flag != DELIVERY_FAILED_FLAG],
+        "last_agent_reply_at": now,
+        "waiting_on_client": wait_for_client,
+        "waiting_since": now if wait_for_client else None,
+        "reminded_at": None,
     }
     if ticket.status == Status.NEW:
         values["status"] = Status.OPEN
@@ -277,7 +297,8 @@ def reply(
     if ticket.assignee is None:
         values["assignee"] = actor.user_id
     updated, changes = _changed(ticket, now, **values)
-    changes.pop("message_count", None)
+    for bookkeeping in ("message_count", "last_agent_reply_at", "waiting_since", "reminded_at"):
+        changes.pop(bookkeeping, None)
     history = _entry(ticket, actor.user_id, "reply", now, changes=changes, note=message.id)
     return TicketChange(updated, [history], [message], send_in_order([message]))
 
@@ -310,9 +331,14 @@ def update_fields(
     category: Category | None = None,
     topic: str | None = None,
     priority: Priority | None = None,
+    difficulty: int | None = None,
 ) -> TicketChange:
     check_allowed(ticket, "update")
     values: dict[str, Any] = {}
+    if difficulty is not None:
+        if difficulty not in (1, 2, 3):
+            raise BadRequest("difficulty is 1, 2 or 3", field="difficulty")
+        values["difficulty"] = difficulty
     if category is not None:
         values["category"] = category
     if topic is not None:
@@ -321,7 +347,7 @@ def update_fields(
         values["priority"] = priority
         values["priority_reason"] = f"set by {actor.user_id}"
     if not values:
-        raise BadRequest("nothing to change: give category, topic or priority")
+        raise BadRequest("nothing to change: give category, topic, priority or difficulty")
     updated, changes = _changed(ticket, now, **values)
     return TicketChange(updated, [_entry(ticket, actor.user_id, "update", now, changes=changes)])
 

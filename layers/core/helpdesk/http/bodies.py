@@ -49,6 +49,11 @@ class ReplyBody(Versioned):
         max_length=100,
         description="Your idempotency key: a retry with the same key sends nothing twice.",
     )
+    wait_for_client: bool = Field(
+        default=False,
+        description="The reply asks the client something: the resolution clock pauses until "
+        "they write; after a silence they get one reminder, then the ticket is resolved.",
+    )
 
 
 class CommentBody(_Body):
@@ -65,6 +70,7 @@ class UpdateBody(Versioned):
     category: Category | None = None
     topic: str | None = Field(default=None, max_length=100)
     priority: Priority | None = None
+    difficulty: int | None = Field(default=None, ge=1, le=3, description="1 easy to 3 hard")
 
 
 class HoldBody(Versioned):

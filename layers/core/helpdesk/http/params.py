@@ -8,6 +8,7 @@ from typing import Any
 
 from helpdesk.errors import Unprocessable
 from helpdesk.models import Actor
+from helpdesk.settings import Settings
 from helpdesk.store import TicketQuery
 
 
@@ -23,9 +24,16 @@ def known_query(given: dict[str, str] | None, route: Callable[..., Any]) -> None
         )
 
 
-def ticket_query(actor: Actor, values: dict[str, Any]) -> TicketQuery:
-    """The list query, with `assignee=me` meaning the caller."""
+def ticket_query(actor: Actor, values: dict[str, Any], settings: Settings) -> TicketQuery:
+    """The list query, with `assignee=me` meaning the caller; an unknown direction is 422."""
     fields = {name: values[name] for name in TicketQuery.__dataclass_fields__ if name in values}
+    direction = fields.get("direction")
+    if direction and not settings.has_direction(direction):
+        raise Unprocessable(
+            f"direction {direction!r} is not configured",
+            field="direction",
+            directions=settings.direction_ids(),
+        )
     if fields.get("assignee") == "me":
         fields["assignee"] = actor.user_id
     return TicketQuery(**fields)

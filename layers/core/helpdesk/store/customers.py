@@ -27,6 +27,10 @@ class Customers:
     def __init__(self, table: Table) -> None:
         self.table = table
 
+    def find(self, customer_id: str) -> Customer | None:
+        item = self.table.get(keys.customer(customer_id))
+        return customer_from_item(item) if item else None
+
     def get(self, customer_id: str) -> Customer:
         item = self.table.get(keys.customer(customer_id))
         if item is None:

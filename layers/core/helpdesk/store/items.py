@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpdesk.models import Customer, DeliveryState, HistoryEntry, Message, Ticket
+from helpdesk.sla import response_due
 from helpdesk.store import keys
 from helpdesk.store.codec import compact
 from helpdesk.store.table import KEY_ATTRIBUTES
@@ -51,6 +52,22 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
     item["GSI3SK"] = keys.created_sort_key(ticket.created_at, ticket.id)
     item["GSI4PK"] = keys.customer_index(ticket.customer_id)
     item["GSI4SK"] = keys.created_sort_key(ticket.created_at, ticket.id)
+    if (due := response_due(ticket)) is not None:
+        # The queue in deadline order: tickets waiting for an answer, soonest first, the
+        # direction's "our clients" first at the same minute.
+        item["GSI5PK"] = keys.queue_index(ticket.direction)
+        item["GSI5SK"] = keys.due_sort_key(due, ticket.our_client, ticket.id)
+    return item
+
+
+def timer_item(ticket: Ticket) -> dict[str, Any]:
+    """When the SLA sweep must next look at a ticket: a sparse, sharded index entry (none
+    when nothing is pending), so the sweep reads only what is due, at any table size."""
+    item: dict[str, Any] = {**keys.timer(ticket.id), "type": "timer", "ticket_id": ticket.id}
+    if ticket.attention_at is not None:
+        item["direction"] = ticket.direction
+        item["GSI3PK"] = keys.due_index(keys.shard_of(ticket.id))
+        item["GSI3SK"] = keys.created_sort_key(ticket.attention_at, ticket.id)
     return item
 
 

@@ -14,6 +14,7 @@ pmsg      PMSG#<channel>#<provider msg id> / #PMSG (delivery statuses, pricing)
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 
 from helpdesk.models import iso
@@ -21,6 +22,7 @@ from helpdesk.models import iso
 Key = dict[str, str]
 
 OUTBOX = "OUTBOX"
+DUE_SHARDS = 4  # the SLA timer index is spread over this many partitions
 
 
 def ticket(ticket_id: str) -> Key:
@@ -39,6 +41,10 @@ def message(ticket_id: str, message_id: str) -> Key:
 
 def history(ticket_id: str, at: datetime, entry_id: str) -> Key:
     return {"PK": ticket_partition(ticket_id), "SK": f"HIST#{iso(at)}#{entry_id}"}
+
+
+def timer(ticket_id: str) -> Key:
+    return {"PK": ticket_partition(ticket_id), "SK": "#TIMER"}
 
 
 def counter(direction: str) -> Key:
@@ -99,3 +105,20 @@ def created_sort_key(created_at: datetime, ticket_id: str) -> str:
 def outbox_sort_key(due: datetime, ticket_id: str, message_id: str) -> str:
     """When the outbox sweep should look at an unfinished send, then which message."""
     return f"{iso(due)}#{ticket_id}#{message_id}"
+
+
+def shard_of(ticket_id: str) -> int:
+    """A stable shard (not Python's salted hash): the same ticket always lands in one."""
+    return zlib.crc32(ticket_id.encode()) % DUE_SHARDS
+
+
+def due_index(shard: int) -> str:
+    return f"DUE#{shard}"
+
+
+def queue_index(direction: str) -> str:
+    return f"QUEUE#{direction}"
+
+
+def due_sort_key(due: datetime, our_client: bool, ticket_id: str) -> str:
+    return f"{iso(due)}#{0 if our_client else 1}#{ticket_id}"

@@ -24,6 +24,7 @@ from helpdesk.store.items import (
     summary_from_item,
     ticket_from_item,
     ticket_item,
+    timer_item,
 )
 from helpdesk.store.table import Table, Write, put, put_new, update
 from helpdesk.tickets import TicketChange
@@ -61,18 +62,25 @@ def new_history(entry: HistoryEntry) -> Write:
     return put_new(history_item(entry))
 
 
-def writes_for(change: TicketChange, expected_version: int | None) -> list[Write]:
-    """The writes of one ticket change: `expected_version` None means a new ticket."""
+def writes_for(change: TicketChange, before: Ticket | None) -> list[Write]:
+    """The writes of one ticket change: `before` None means a new ticket.
+
+    The ticket's SLA timer (when the sweep must look at it) is its own small item, written
+    only when that moment changes, so most changes cost no extra write.
+    """
     ticket = (
         new_ticket(change.ticket)
-        if expected_version is None
-        else changed_ticket(change.ticket, expected_version)
+        if before is None
+        else changed_ticket(change.ticket, before.version)
     )
-    return [
+    writes = [
         ticket,
         *(new_message(message) for message in change.messages),
         *(new_history(entry) for entry in change.history),
     ]
+    if (before.attention_at if before else None) != change.ticket.attention_at:
+        writes.append(put(timer_item(change.ticket)))
+    return writes
 
 
 class Tickets:

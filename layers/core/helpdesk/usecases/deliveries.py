@@ -58,7 +58,7 @@ def flag_failed(
             return
         change = tickets.delivery_failed(ticket, message_id, reason, now)
         try:
-            store.transact([*writes_for(change, ticket.version), *([together] if together else [])])
+            store.transact([*writes_for(change, ticket), *([together] if together else [])])
             return
         except Conflict:
             if together is not None and attempt == MAX_ATTEMPTS - 1:

@@ -35,8 +35,8 @@ from helpdesk.store import Store, TicketQuery
 from helpdesk.store.customers import new_customer
 from helpdesk.store.events import Duplicate, dedupe
 from helpdesk.store.identities import new_identity
-from helpdesk.store.tickets import writes_for
 from helpdesk.tickets import TicketChange
+from helpdesk.usecases.changes import ticket_writes
 from helpdesk.usecases.outbound import fit_reply, fit_resolution
 
 MAX_ATTEMPTS = 4  # a comment, made again after a concurrent write
@@ -77,6 +77,8 @@ class TicketDesk:
         phone = normalize_phone(customer_phone)
         identity = self.store.identities.get("phone", phone) if phone else None
         customer_id = identity["customer_id"] if identity else Customer(created_at=now).id
+        known = self.store.customers.find(customer_id) if identity else None
+        our_client = bool(known and settings.direction(direction).our_clients_group in known.groups)
         contact = tickets.Contact(
             direction=direction,
             channel=Channel.MANUAL,
@@ -85,6 +87,7 @@ class TicketDesk:
             customer_name=customer_name,
             customer_address=phone,
             recipient_id=phone,
+            our_client=our_client,
         )
         first = Message(
             ticket_id="",
@@ -101,7 +104,7 @@ class TicketDesk:
         if priority != Priority.NORMAL:
             change.ticket.priority = priority
             change.ticket.priority_reason = f"set by {actor.user_id}"
-        writes = writes_for(change, None)
+        change, writes = ticket_writes(None, change, settings, now)
         if identity is None:
             writes.append(
                 new_customer(
@@ -120,9 +123,16 @@ class TicketDesk:
         actor: Actor,
         text: str,
         request_id: str | None = None,
+        wait_for_client: bool = False,
     ) -> Ticket:
         return self.apply(
-            ticket_id, expected_version, tickets.reply, request_id, actor=actor, text=text
+            ticket_id,
+            expected_version,
+            tickets.reply,
+            request_id,
+            actor=actor,
+            text=text,
+            wait_for_client=wait_for_client,
         )
 
     def apply(
@@ -171,7 +181,7 @@ class TicketDesk:
             )
         now = self.clock()
         change = self._fit(ticket, rule(ticket, now, **arguments), now)
-        writes = writes_for(change, ticket.version)
+        change, writes = ticket_writes(ticket, change, self.settings(), now)
         if request_key:
             message_ids = [message.id for message in change.messages]
             writes.append(dedupe(request_key, now, ids=message_ids))

@@ -17,7 +17,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from helpdesk import csat, tickets
+from helpdesk import csat, sla, tickets
 from helpdesk.channels import registry, telegram
 from helpdesk.channels.base import ButtonPress, DeliveryStatus, InboundEvent, InboundMessage
 from helpdesk.errors import Conflict
@@ -40,6 +40,7 @@ from helpdesk.store.customers import new_customer
 from helpdesk.store.events import Duplicate, dedupe
 from helpdesk.store.identities import IdentityMoved, point_at_ticket
 from helpdesk.store.tickets import writes_for
+from helpdesk.usecases.changes import ticket_writes, tracked
 from helpdesk.usecases.deliveries import apply_status
 
 logger = logging.getLogger(__name__)
@@ -116,8 +117,8 @@ class Inbox:
         if ticket is not None:
             change = tickets.client_wrote(ticket, inbound, now)
             if change is not None:
-                writes = [dedupe(message.event_id, now, ticket_id=ticket.id)]
-                self.store.transact([*writes, *writes_for(change, ticket.version)])
+                change, writes = ticket_writes(ticket, change, self.settings(), now)
+                self.store.transact([dedupe(message.event_id, now, ticket_id=ticket.id), *writes])
                 result = "reopened" if ticket.status == Status.RESOLVED else "continued"
                 return Outcome(result, ticket.id)
         number = self._open(message, inbound, direction, identity, slot, now)
@@ -133,32 +134,45 @@ class Inbox:
         now: datetime,
     ) -> str:
         spec = registry.spec(message.channel)
-        config = self.settings().direction(direction)
+        settings = self.settings()
+        config = settings.direction(direction)
         customer_id = (identity or {}).get("customer_id") or new_id()
+        known = self.store.customers.find(customer_id) if identity else None
         greeted = f"greeted_{message.channel}"
         contact = tickets.Contact(
             direction=direction,
             channel=Channel(message.channel),
             customer_id=customer_id,
             subject=tickets.subject_of(message.text),
-            customer_name=message.sender_name,
+            customer_name=message.sender_name or (known.name if known else None),
             customer_address=spec.display_address(message),
             recipient_id=message.sender_id,
             service_id=message.service_id,
             last_customer_message_at=message.sent_at,
+            our_client=bool(known and config.our_clients_group in known.groups),
         )
 
         def opened(number: str) -> tuple[tickets.TicketChange, list[Any]]:
-            change = tickets.open_ticket(
-                number,
-                contact,
+            change = tracked(
+                None,
+                tickets.open_ticket(
+                    number,
+                    contact,
+                    now,
+                    actor="customer",
+                    note=f"first message via {message.channel}",
+                    first_message=inbound,
+                ),
+                settings,
                 now,
-                actor="customer",
-                note=f"first message via {message.channel}",
-                first_message=inbound,
             )
             texts = config.client_texts()
-            values = {"number": number, "direction": config.display_name()}
+            due = sla.response_due(change.ticket)
+            values = {
+                "number": number,
+                "direction": config.display_name(),
+                "due": sla.due_text(due, config) if due else "",
+            }
             outbound = []
             if not (identity or {}).get(greeted):
                 outbound.append(("greeting", 1))
@@ -244,16 +258,18 @@ class Inbox:
             return Outcome("ignored", ticket_id, webhook_reply=reply)
         now = self.clock()
         try:
-            change = csat.rate(ticket, value, self.settings().direction(ticket.direction), now)
+            rated = csat.rate(ticket, value, self.settings().direction(ticket.direction), now)
         except csat.AlreadyRated:
             # This very press may be the retry of one that stored its rating and then died
             # before its enqueue: send what it stored (a different press finds no record).
             self._resend(self.store.events.get(press.event_id) or {})
             return Outcome("duplicate", ticket_id, webhook_reply=reply)
+        change, writes = ticket_writes(ticket, rated, self.settings(), now)
         ids = [message.id for message in change.messages]
-        writes = [dedupe(press.event_id, now, ticket_id=ticket_id, ids=ids)]
         try:
-            self.store.transact([*writes, *writes_for(change, ticket.version)])
+            self.store.transact(
+                [dedupe(press.event_id, now, ticket_id=ticket_id, ids=ids), *writes]
+            )
         except Duplicate:
             self._resend(self.store.events.get(press.event_id) or {})
             return Outcome("duplicate", ticket_id, webhook_reply=reply)

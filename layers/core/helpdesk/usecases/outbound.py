@@ -14,7 +14,7 @@ from datetime import datetime
 
 from helpdesk.channels import registry
 from helpdesk.errors import ChannelUnavailable
-from helpdesk.models import DeliveryState, Message, Ticket
+from helpdesk.models import DeliveryState, Message, Ticket, iso
 from helpdesk.settings import DirectionConfig
 
 
@@ -44,7 +44,7 @@ def fit_reply(ticket: Ticket, message: Message, config: DirectionConfig, now: da
             "approved template; configure whatsapp_reply_template for direction "
             f"{config.id}, or wait for the client to write",
             channel=ticket.channel.value,
-            last_customer_message_at=(ticket.last_customer_message_at or ticket.created_at),
+            last_customer_message_at=iso(ticket.last_customer_message_at or ticket.created_at),
         )
     return message.model_copy(
         update={

@@ -22,9 +22,9 @@ from helpdesk.store import Store, TransactionFailed, Write
 from helpdesk.store.calls import call_record
 from helpdesk.store.customers import new_customer
 from helpdesk.store.identities import IdentityMoved, new_identity
-from helpdesk.store.tickets import writes_for
 from helpdesk.telephony.base import CallEvent
 from helpdesk.tickets import TicketChange, plain
+from helpdesk.usecases.changes import ticket_writes
 
 MAX_ATTEMPTS = 5
 
@@ -94,11 +94,14 @@ class Switchboard:
         client = state.client_number or ""
         identity = self.store.identities.get("phone", client)
         customer_id = (identity or {}).get("customer_id") or new_id()
+        known = self.store.customers.find(customer_id) if identity else None
         contact = tickets.Contact(
             direction=direction,
             channel=Channel.PHONE,
             customer_id=customer_id,
             subject=calls.subject(state),
+            customer_name=known.name if known else None,
+            our_client=bool(known and config.our_clients_group in known.groups),
             customer_address=client,
             recipient_id=client,
             service_id=state.line_number,
@@ -109,8 +112,10 @@ class Switchboard:
             base = change.ticket
             ticket = apply_call(base, state, config)
             entry = _entry(number, event, now, base, ticket, "create")
-            change = TicketChange(ticket, [entry])
-            writes = [self._record(state, ticket, version), *writes_for(change, None)]
+            change, ticket_writes_ = ticket_writes(
+                None, TicketChange(ticket, [entry]), settings, now
+            )
+            writes = [self._record(state, change.ticket, version), *ticket_writes_]
             if identity is None:
                 writes.append(new_identity("phone", client, customer_id))
                 writes.append(new_customer(Customer(id=customer_id, phone=client, created_at=now)))
@@ -131,10 +136,13 @@ class Switchboard:
         updated = apply_call(ticket, state, config).model_copy(
             update={"updated_at": now, "version": ticket.version + 1}
         )
-        change = TicketChange(updated, [_entry(ticket_id, event, now, ticket, updated, "call")])
-        self.store.transact(
-            [self._record(state, updated, version), *writes_for(change, ticket.version)]
+        change, writes = ticket_writes(
+            ticket,
+            TicketChange(updated, [_entry(ticket_id, event, now, ticket, updated, "call")]),
+            self.settings(),
+            now,
         )
+        self.store.transact([self._record(state, change.ticket, version), *writes])
         self._notify(updated, ticket)
         return CallOutcome("updated", ticket_id)
 

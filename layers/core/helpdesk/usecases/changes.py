@@ -1,0 +1,31 @@
+"""The one funnel of ticket changes: every rule's change passes here before it is written,
+so what rides on every change (the SLA clocks, their timer, later the report counters) is
+added once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from helpdesk import sla
+from helpdesk.models import Ticket
+from helpdesk.settings import Settings
+from helpdesk.store import Write
+from helpdesk.store.tickets import writes_for
+from helpdesk.tickets import TicketChange
+
+
+def tracked(
+    before: Ticket | None, change: TicketChange, settings: Settings, now: datetime
+) -> TicketChange:
+    """The change with the ticket's SLA clocks moved to follow it."""
+    config = settings.direction(change.ticket.direction)
+    ticket, history = sla.track(before, change.ticket, config, now)
+    return TicketChange(ticket, [*change.history, *history], change.messages, change.jobs)
+
+
+def ticket_writes(
+    before: Ticket | None, change: TicketChange, settings: Settings, now: datetime
+) -> tuple[TicketChange, list[Write]]:
+    """The tracked change and its writes (`before` None: a new ticket)."""
+    change = tracked(before, change, settings, now)
+    return change, writes_for(change, before)
