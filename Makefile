@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= $(REGION)
 FUNCTIONS := $(wildcard functions/*/app.py)
 
 .PHONY: help run test check lint typecheck unit integration e2e bench soak token reset redrive \
-	build clean policy
+	build clean policy sweep clock
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,6 +37,12 @@ token: $(VENV)/.run ## print a dev JWT: make token ROLE=agent [SUB=alice]
 
 reset: ## forget the local stack's state (refuses while `make run` is going)
 	@$(if $(wildcard $(PY)),$(PY),python3) -m infra.reset
+
+sweep: $(VENV)/.run ## run a schedule now on the running local stack: make sweep NAME=sla_sweep
+	@$(PY) -m infra.control sweep $(or $(NAME),sla_sweep)
+
+clock: $(VENV)/.run ## move the running local stack's clock: make clock NOW=2026-12-01T10:00:00Z
+	@$(PY) -m infra.control clock $(NOW)
 
 redrive: $(VENV)/.run ## move dead-lettered jobs back: the local stack's, or AWS=1 (QUEUE_URL, DEAD_LETTER_QUEUE_URL)
 	@$(PY) -m infra.redrive $(if $(AWS),,--local)

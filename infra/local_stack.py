@@ -377,12 +377,50 @@ class LocalStack:
         }
         return _json(200 if ok else 503, body)
 
+    def control(
+        self, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Local-only doors for a developer (make sweep, make clock): fire a schedule now,
+        move the clock. Refused to web pages of other origins, like the moto port."""
+        origin = headers.get("origin")
+        if origin and origin not in self.ports.api_origins():
+            return _json(403, {"message": "cross-origin requests are refused"})
+        if path.startswith("/_local/sweeps/"):
+            name = path.removeprefix("/_local/sweeps/")
+            found = [
+                logical
+                for logical, spec in self.specs.items()
+                if spec.schedules and name in (logical, spec.code_dir.name)
+            ]
+            if not found:
+                scheduled = sorted(s.code_dir.name for s in self.specs.values() if s.schedules)
+                return _json(
+                    404, {"message": f"no scheduled function {name!r}", "known": scheduled}
+                )
+            result = self.invoker.invoke(found[0], scheduled_event(f"{found[0]}-manual"))
+            return _json(200, {"function": found[0], "result": result})
+        if path == "/_local/clock":
+            try:
+                wanted = json.loads(body or b"{}").get("now")
+                if wanted:
+                    clock.parse_instant(str(wanted))
+            except (ValueError, AttributeError) as error:
+                return _json(400, {"message": f'give {{"now": "2026-12-01T10:00:00Z"}}: {error}'})
+            if wanted:
+                os.environ["HELPDESK_NOW"] = str(wanted)
+            else:
+                os.environ.pop("HELPDESK_NOW", None)
+            return _json(200, {"now": os.environ.get("HELPDESK_NOW") or "real time"})
+        return _json(404, {"message": "local routes: /_local/sweeps/<name>, /_local/clock"})
+
     def handle_http(
         self, method: str, target: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(target)
         if parts.path == HEALTH_PATH and method == "GET":
             return self.health()
+        if parts.path.startswith("/_local/") and method == "POST":
+            return self.control(parts.path, headers, body)
         for route in self.routes:
             parameters = route.match(method, parts.path)
             if parameters is not None:

@@ -415,7 +415,12 @@ def desk_state(items: list[dict[str, Any]], provider: FakeProvider | None) -> li
         number = ticket["id"]
 
         def plain(text: str | None, number: str = number) -> str | None:
-            return text.replace(number, "<number>") if text else text
+            # The acknowledgement says when we will answer: a time that moves between runs.
+            return (
+                re.sub(r"\d{2}:\d{2}, [^.]*", "<due>", text.replace(number, "<number>"))
+                if text
+                else text
+            )
 
         call = {k: v for k, v in (ticket.get("call") or {}).items() if k != "timeline"}
         fields = ("channel", "direction", "status", "priority", "assignee", "message_count")

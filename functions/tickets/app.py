@@ -19,6 +19,8 @@ from helpdesk.http.auth import STAFF_ROLES
 from helpdesk.http.params import known_query, ticket_query
 from helpdesk.http.resolver import make_resolver
 from helpdesk.http.views import conversation_view, ticket_view
+from helpdesk.usecases.callbacks import CallbackDesk
+from helpdesk.usecases.customers import CustomerDesk
 from helpdesk.usecases.desk import TicketDesk
 
 logger = Logger(service="tickets")
@@ -26,11 +28,17 @@ metrics = Metrics()
 app = make_resolver(
     "Helpdesk tickets API",
     default_roles=STAFF_ROLES,
-    roles={"POST /tickets/{ticket_id}/call-review": ("lead",), "GET /openapi.json": ()},
+    roles={
+        "POST /tickets/{ticket_id}/call-review": ("lead",),
+        "PATCH /customers/{customer_id}": ("lead",),
+        "GET /openapi.json": (),
+    },
     json_only=True,
     validation=True,
 )
 desk = TicketDesk()
+customers = CustomerDesk()
+callbacks = CallbackDesk()
 
 StatusParam = Annotated[str | None, Query(pattern="^(new|open|on_hold|resolved|closed)$")]
 CategoryParam = Annotated[
@@ -59,6 +67,14 @@ def list_tickets(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    sort: Annotated[
+        str,
+        Query(
+            pattern="^(created|due)$",
+            description="due: a direction's tickets waiting for an answer, soonest first "
+            "('our clients' first at the same minute)",
+        ),
+    ] = "created",
 ) -> dict[str, Any]:
     known_query(app.current_event.query_string_parameters, list_tickets)
     query = ticket_query(app.actor(), locals(), desk.settings())
@@ -151,6 +167,31 @@ def review_call(ticket_id: str, body: Annotated[bodies.CallReviewBody, Body()]) 
         note=body.note,
     )
     return ticket_view(ticket)
+
+
+@app.get("/callbacks")
+def callback_worklist(
+    direction: Annotated[str, Query(min_length=1, max_length=32, pattern="^[a-z0-9_-]+$")],
+) -> dict[str, Any]:
+    """Missed calls waiting for a callback, oldest first, with the attempts so far."""
+    known_query(app.current_event.query_string_parameters, callback_worklist)
+    ticket_query(app.actor(), {"direction": direction}, desk.settings())  # 422 if unknown
+    return {"callbacks": callbacks.worklist(direction)}
+
+
+@app.get("/customers/<customer_id>")
+def get_customer(customer_id: str) -> dict[str, Any]:
+    return customers.view(customer_id)
+
+
+@app.patch("/customers/<customer_id>")
+def update_customer(
+    customer_id: str, body: Annotated[bodies.CustomerBody, Body()]
+) -> dict[str, Any]:
+    customer = customers.change(
+        app.actor(), customer_id, body.version, name=body.name, groups=body.groups
+    )
+    return customer.model_dump(mode="json")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -14,6 +14,8 @@ FUNCTIONS = [
     "CallWebhookFunction",
     "DispatcherFunction",
     "OutboxSweepFunction",
+    "SlaSweepFunction",
+    "MissedCallSweepFunction",
 ]
 WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction"]
 
@@ -46,6 +48,14 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
         ("dynamodb:UpdateItem", "Table"),
         ("dynamodb:Query", "Table/index/GSI3"),
     },
+    **{
+        sweep: {
+            *((action, "Table") for action in {"dynamodb:GetItem", "dynamodb:BatchGetItem"}),
+            *((action, "Table") for action in ITEM_WRITES),
+            ("dynamodb:Query", "Table/index/*"),
+        }
+        for sweep in ("SlaSweepFunction", "MissedCallSweepFunction")
+    },
 }
 
 # The secrets each function may read: environment variable -> parameter holding the ARN.
@@ -66,6 +76,8 @@ SECRETS: dict[str, dict[str, str]] = {
         "WHATSAPP_ACCESS_TOKEN_SECRET_ARN": "WhatsAppAccessTokenArn",
     },
     "OutboxSweepFunction": {},
+    "SlaSweepFunction": {},
+    "MissedCallSweepFunction": {},
 }
 SECRET_VALUE_VARIABLES = {
     "TELEGRAM_BOT_TOKEN",

@@ -197,10 +197,14 @@ def apply_call(ticket: Ticket, state: CallState, config: DirectionConfig) -> Tic
     values: dict[str, Any] = {"call": call_facts(state, config.problem_call_seconds)}
     if state.missed:
         flags.update({MISSED_FLAG, CALLBACK_FLAG})
+        missed_at = state.ended_at or state.started_at
+        if ticket.callback is None and missed_at:
+            values["callback"] = {"missed_at": iso(missed_at), "attempts": 0}
     elif state.answered:
         # A late 'answered' (out of order) corrects an earlier 'missed' verdict.
         flags.discard(MISSED_FLAG)
         flags.discard(CALLBACK_FLAG)
+        values["callback"] = None
     values["flags"] = sorted(flags)
     values["subject"] = subject(state)
     if ticket.assignee is None and state.meant_for:

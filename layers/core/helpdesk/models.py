@@ -90,6 +90,7 @@ class MessageKind(StrEnum):
     REPLY = "reply"  # from an agent to the client
     COMMENT = "comment"  # internal, never sent
     AUTO = "auto"  # greeting, acknowledgement, resolution notice, CSAT prompt
+    NOTICE = "notice"  # to staff about the ticket (an SLA warning in the team chat)
 
 
 class DeliveryState(StrEnum):
@@ -202,6 +203,8 @@ class Customer(BaseModel):
     phone: str | None = None
     created_at: UtcTime
     groups: list[str] = Field(default_factory=list)  # e.g. 'our_clients'
+    identities: list[str] = Field(default_factory=list)  # "telegram:<chat id>", "phone:+7..."
+    updated_at: UtcTime | None = None
     version: int = 0
 
 

@@ -401,6 +401,12 @@ class DirectionConfig(_Config):
         return self.texts or _default_texts(self.language)
 
 
+@cache
+def _default_direction(direction_id: str) -> DirectionConfig:
+    """The defaults, for a direction nobody configured (the default direction, usually)."""
+    return DirectionConfig.model_construct(id=direction_id)
+
+
 _CALENDARS: dict[tuple[int, str], tuple[DirectionConfig, BusinessCalendar]] = {}
 
 
@@ -473,7 +479,7 @@ class Settings(BaseModel):
         for direction in self.config.directions:
             if direction.id == direction_id:
                 return direction
-        return DirectionConfig(id=direction_id)
+        return _default_direction(direction_id)
 
     def direction_ids(self) -> list[str]:
         ids = [direction.id for direction in self.config.directions]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
@@ -84,6 +84,13 @@ class ResolveBody(Versioned):
 
 class ReopenBody(Versioned):
     reason: str | None = Field(default=None, max_length=1000)
+
+
+class CustomerBody(Versioned):
+    name: str | None = Field(default=None, max_length=200)
+    groups: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,64}$")]] | None = Field(
+        default=None, max_length=20, description="e.g. ['our_clients']"
+    )
 
 
 class CallReviewBody(Versioned):

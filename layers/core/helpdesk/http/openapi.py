@@ -99,7 +99,7 @@ _STAFF_ERRORS: dict[int, str] = {
     'itself, as `{"message": "Unauthorized"}`; a token without a subject gets the error body '
     "(unauthorized).",
     403: "The caller lacks the route's role (forbidden).",
-    404: "No such ticket (not_found).",
+    404: "No such ticket or customer (not_found).",
     409: "The ticket changed since `version` was read (version_conflict), its status does "
     "not allow this (invalid_transition), or nothing written can reach the client now "
     "(channel_unavailable).",
@@ -112,6 +112,9 @@ _SUCCESS: dict[str, tuple[int, str, str]] = {
     "GET /tickets": (200, "TicketPage", "A page of ticket summaries, newest first by default."),
     "POST /tickets": (201, "Ticket", "The ticket opened."),
     "GET /tickets/{ticket_id}": (200, "Conversation", "The ticket, its messages and history."),
+    "GET /callbacks": (200, "CallbackList", "Missed calls waiting for a callback."),
+    "GET /customers/{customer_id}": (200, "CustomerView", "The customer and their tickets."),
+    "PATCH /customers/{customer_id}": (200, "Customer", "The customer as they are now."),
 }
 _CHANGED = (200, "Ticket", "The ticket as it is now.")
 
@@ -190,7 +193,7 @@ def _staff_operation(
         errors[403] = _STAFF_ERRORS[403]
         operation["security"] = [{"staffJwt": []}]
         operation["description"] = f"Roles: {', '.join(roles)}."
-    if "{ticket_id}" in path:
+    if "{ticket_id}" in path or "{customer_id}" in path:
         errors[404] = _STAFF_ERRORS[404]
         if method != "GET":
             errors[409] = _STAFF_ERRORS[409]

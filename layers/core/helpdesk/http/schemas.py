@@ -11,7 +11,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from helpdesk.models import Category, Channel, HistoryEntry, Message, Priority, Status, Ticket
+from helpdesk.models import (
+    Category,
+    Channel,
+    Customer,
+    HistoryEntry,
+    Message,
+    Priority,
+    Status,
+    Ticket,
+)
 
 
 class ErrorDetail(BaseModel):
@@ -66,6 +75,11 @@ class TicketSummary(BaseModel):
     first_response_at: str | None
     resolved_at: str | None
     flags: list[str]
+    our_client: bool = Field(description="In the direction's 'our clients' group.")
+    difficulty: int | None
+    response_due: str | None = Field(
+        description="When the client must next hear from us, if they wait (UTC ISO-8601)."
+    )
 
 
 class TicketPage(BaseModel):
@@ -87,4 +101,42 @@ class Conversation(BaseModel):
     history: list[HistoryView]  # type: ignore[valid-type]
 
 
-RESPONSE_MODELS: tuple[type[BaseModel], ...] = (ErrorBody, TicketView, TicketPage, Conversation)
+class Callback(TicketSummary):
+    """A missed call on the callback worklist."""
+
+    missed_at: str
+    call_back_by: str = Field(description="The end of the second working day after the miss.")
+    attempts: int
+    escalated: bool
+    meant_for: str | None = Field(description="The agent the call was meant for.")
+    client_number: str | None
+
+
+class CallbackList(BaseModel):
+    model_config = _ALWAYS_PRESENT
+
+    callbacks: list[Callback] = Field(description="Oldest missed call first.")
+
+
+CustomerRecord = _view(Customer, "Customer")
+
+
+class CustomerView(BaseModel):
+    """A customer, their tickets across channels (newest first) and who changed them."""
+
+    model_config = _ALWAYS_PRESENT
+
+    customer: CustomerRecord  # type: ignore[valid-type]
+    tickets: list[TicketSummary]
+    history: list[HistoryView]  # type: ignore[valid-type]
+
+
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    ErrorBody,
+    TicketView,
+    TicketPage,
+    Conversation,
+    CallbackList,
+    CustomerView,
+    CustomerRecord,
+)

@@ -6,7 +6,7 @@ from typing import Any
 
 from helpdesk.errors import Conflict
 from helpdesk.store import keys
-from helpdesk.store.table import Table, Write, put
+from helpdesk.store.table import Table, Write, put, update
 
 
 class CallChanged(Conflict):
@@ -19,6 +19,28 @@ class Calls:
 
     def get(self, provider: str, call_id: str) -> dict[str, Any] | None:
         return self.table.get(keys.call(provider, call_id))
+
+    def waiting_for_callback(self, direction: str) -> list[str]:
+        """Tickets of the direction's missed calls still on the worklist, oldest first."""
+        return [
+            str(item["ticket_id"])
+            for item in self.table.query_all(
+                IndexName="GSI3",
+                KeyConditionExpression="GSI3PK = :pk",
+                ExpressionAttributeValues={":pk": {"S": keys.callback_index(direction)}},
+                ProjectionExpression="ticket_id",
+            )
+        ]
+
+
+def off_worklist(provider: str, call_id: str) -> Write:
+    """The call leaves the callback worklist (its ticket has an outcome)."""
+    return update(
+        keys.call(provider, call_id),
+        "REMOVE GSI3PK, GSI3SK SET waiting_for_callback = :no",
+        {":no": False},
+        condition="attribute_exists(PK)",
+    )
 
 
 def call_record(

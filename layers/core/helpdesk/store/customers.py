@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from helpdesk.errors import Conflict, NotFound
-from helpdesk.models import Customer
+from helpdesk.models import Customer, HistoryEntry
 from helpdesk.store import keys
-from helpdesk.store.items import customer_from_item, customer_item
+from helpdesk.store.codec import compact
+from helpdesk.store.items import customer_from_item, customer_item, fields
 from helpdesk.store.table import Table, Write, put, put_new
 
 
@@ -23,6 +24,16 @@ def changed_customer(customer: Customer, expected_version: int) -> Write:
     )
 
 
+def customer_history(customer_id: str, entry: HistoryEntry) -> Write:
+    """Who changed what on a customer, and when (never changed once written)."""
+    item = {
+        **keys.customer_history(customer_id, entry.at, entry.id),
+        "type": "history",
+        **compact(entry.model_dump(mode="json")),
+    }
+    return put_new(item)
+
+
 class Customers:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -30,6 +41,18 @@ class Customers:
     def find(self, customer_id: str) -> Customer | None:
         item = self.table.get(keys.customer(customer_id))
         return customer_from_item(item) if item else None
+
+    def history(self, customer_id: str) -> list[HistoryEntry]:
+        return [
+            HistoryEntry.model_validate(fields(item))
+            for item in self.table.query_all(
+                KeyConditionExpression="PK = :pk AND begins_with(SK, :hist)",
+                ExpressionAttributeValues={
+                    ":pk": {"S": keys.customer(customer_id)["PK"]},
+                    ":hist": {"S": "HIST#"},
+                },
+            )
+        ]
 
     def get(self, customer_id: str) -> Customer:
         item = self.table.get(keys.customer(customer_id))

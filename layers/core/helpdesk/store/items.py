@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpdesk.models import Customer, DeliveryState, HistoryEntry, Message, Ticket
+from helpdesk.models import Customer, DeliveryState, HistoryEntry, Message, Ticket, iso
 from helpdesk.sla import response_due
 from helpdesk.store import keys
 from helpdesk.store.codec import compact
@@ -31,6 +31,9 @@ SUMMARY_FIELDS = (
     "first_response_at",
     "resolved_at",
     "flags",
+    "our_client",
+    "difficulty",
+    "response_due",
 )
 INDEX_EXTRA_FIELDS = ("ticket_id",)  # outbox and callback entries name their ticket
 UNFINISHED = (DeliveryState.QUEUED, DeliveryState.SENDING)
@@ -55,6 +58,7 @@ def ticket_item(ticket: Ticket) -> dict[str, Any]:
     if (due := response_due(ticket)) is not None:
         # The queue in deadline order: tickets waiting for an answer, soonest first, the
         # direction's "our clients" first at the same minute.
+        item["response_due"] = iso(due)
         item["GSI5PK"] = keys.queue_index(ticket.direction)
         item["GSI5SK"] = keys.due_sort_key(due, ticket.our_client, ticket.id)
     return item
@@ -76,7 +80,10 @@ def ticket_from_item(item: dict[str, Any]) -> Ticket:
 
 
 def summary_from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: item.get(name) for name in SUMMARY_FIELDS} | {"flags": item.get("flags", [])}
+    return {name: item.get(name) for name in SUMMARY_FIELDS} | {
+        "flags": item.get("flags", []),
+        "our_client": bool(item.get("our_client")),
+    }
 
 
 def message_item(message: Message) -> dict[str, Any]:

@@ -55,6 +55,10 @@ def customer(customer_id: str) -> Key:
     return {"PK": f"CUSTOMER#{customer_id}", "SK": "#CUSTOMER"}
 
 
+def customer_history(customer_id: str, at: datetime, entry_id: str) -> Key:
+    return {"PK": f"CUSTOMER#{customer_id}", "SK": f"HIST#{iso(at)}#{entry_id}"}
+
+
 def identity(kind: str, address: str) -> Key:
     return {"PK": f"IDENTITY#{kind}#{address}", "SK": "#IDENTITY"}
 

@@ -10,10 +10,11 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from helpdesk.errors import BadRequest, Conflict, NotFound
-from helpdesk.models import HistoryEntry, Message, Status, Ticket
+from helpdesk.models import HistoryEntry, Message, Status, Ticket, iso
 from helpdesk.store import keys
 from helpdesk.store.codec import to_dynamo
 from helpdesk.store.items import (
@@ -93,9 +94,32 @@ class Tickets:
             raise NotFound(f"ticket {ticket_id} not found", ticket_id=ticket_id)
         return ticket_from_item(item)
 
+    def get_many(self, ticket_ids: list[str]) -> list[Ticket]:
+        """Tickets by number (BatchGetItem), in no particular order; unknown ones left out."""
+        items = self.table.get_many([keys.ticket(ticket_id) for ticket_id in ticket_ids])
+        return [ticket_from_item(item) for item in items]
+
     def find(self, ticket_id: str) -> Ticket | None:
         item = self.table.get(keys.ticket(ticket_id))
         return ticket_from_item(item) if item else None
+
+    def due_for_attention(self, now: datetime, limit: int = 1000) -> list[str]:
+        """Tickets whose SLA timer has come: every shard of the sparse timer index, by key."""
+        found: list[str] = []
+        for shard in range(keys.DUE_SHARDS):
+            for item in self.table.query_all(
+                IndexName="GSI3",
+                KeyConditionExpression="GSI3PK = :shard AND GSI3SK <= :now",
+                ExpressionAttributeValues={
+                    ":shard": {"S": keys.due_index(shard)},
+                    ":now": {"S": f"{iso(now)}#~"},
+                },
+                ProjectionExpression="ticket_id",
+            ):
+                found.append(str(item["ticket_id"]))
+                if len(found) >= limit:
+                    return found
+        return found
 
     def conversation(self, ticket_id: str) -> tuple[Ticket, list[Message], list[HistoryEntry]]:
         """The ticket, its messages and its history: one partition, one Query (paged)."""
@@ -176,9 +200,14 @@ class TicketQuery:
     limit: int = 25
     order: str = "desc"
     cursor: str | None = None
+    sort: str = "created"  # or "due": waiting for an answer, soonest due first
 
     def partitions(self) -> list[Partition]:
         """Which key ranges hold the wanted tickets: one per status, merged by creation."""
+        if self.sort == "due":
+            if not self.direction:
+                raise BadRequest("sort=due lists one direction's queue: give direction")
+            return [Partition("GSI5", "GSI5PK", "GSI5SK", keys.queue_index(self.direction), None)]
         statuses = [self.status] if self.status else [status.value for status in STATUS_ORDER]
         if self.assignee and self.assignee != "none":
             return [
@@ -195,7 +224,8 @@ class TicketQuery:
     def filters(self, partition: Partition) -> dict[str, str]:
         """Conditions the key does not already enforce: attribute -> wanted value."""
         wanted = {
-            "direction": self.direction if partition.index_name != "GSI1" else None,
+            "direction": self.direction if partition.index_name not in ("GSI1", "GSI5") else None,
+            "status": self.status if partition.index_name == "GSI5" else None,
             "assignee": self.assignee if self.assignee == "none" else None,
             "category": self.category,
             "priority": self.priority,
@@ -244,8 +274,12 @@ class _Listing:
         self.done = [start == _DONE for start in self.starts]
         self.pages = 0
 
+    def _order_key(self, index: int) -> str:
+        head = self.buffers[index][0]
+        return str(head["GSI5SK"]) if self.query.sort == "due" else _created(head)
+
     def page(self) -> tuple[list[dict[str, Any]], str | None]:
-        newest_first = self.query.order == "desc"
+        newest_first = self.query.order == "desc" and self.query.sort != "due"
         found: list[dict[str, Any]] = []
         more = False
         while True:
@@ -255,7 +289,7 @@ class _Listing:
             heads = [i for i, buffer in enumerate(self.buffers) if buffer]
             if not heads:
                 break
-            pick = (max if newest_first else min)(heads, key=lambda i: _created(self.buffers[i][0]))
+            pick = (max if newest_first else min)(heads, key=self._order_key)
             if len(found) == self.query.limit:
                 more = True
                 break
@@ -298,7 +332,7 @@ class _Listing:
             "IndexName": partition.index_name,
             "KeyConditionExpression": condition,
             "ExpressionAttributeValues": to_dynamo(values),
-            "ScanIndexForward": self.query.order == "asc",
+            "ScanIndexForward": self.query.order == "asc" or self.query.sort == "due",
             "Limit": self.query.limit + 1 if not filters else max(self.query.limit * 4, 25),
         }
         if expressions:

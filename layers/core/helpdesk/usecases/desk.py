@@ -108,7 +108,13 @@ class TicketDesk:
         if identity is None:
             writes.append(
                 new_customer(
-                    Customer(id=customer_id, name=customer_name, phone=phone, created_at=now)
+                    Customer(
+                        id=customer_id,
+                        name=customer_name,
+                        phone=phone,
+                        identities=[f"phone:{phone}"] if phone else [],
+                        created_at=now,
+                    )
                 )
             )
             if phone:

@@ -212,6 +212,7 @@ class Inbox:
                     id=customer_id,
                     name=message.sender_name,
                     phone=message.sender_phone,
+                    identities=[f"{spec.identity_kind}:{spec.address_of(message)}"],
                     created_at=now,
                 )
                 writes.append(new_customer(customer))

@@ -14,7 +14,15 @@ from datetime import datetime
 
 from helpdesk.channels import registry
 from helpdesk.errors import ChannelUnavailable
-from helpdesk.models import DeliveryState, Message, Ticket, iso
+from helpdesk.models import (
+    Channel,
+    DeliveryState,
+    Message,
+    MessageKind,
+    Ticket,
+    iso,
+    time_ordered_id,
+)
 from helpdesk.settings import DirectionConfig
 
 
@@ -81,4 +89,26 @@ def fit_resolution(
     return [
         message.model_copy(update={"delivery": DeliveryState.FAILED, "error": reason})
         for message in messages
+    ]
+
+
+def staff_notices(
+    ticket: Ticket, chats: list[str | None], text: str, now: datetime, bot_id: str
+) -> list[Message]:
+    """Messages about a ticket to staff chats in Telegram (the team chat, the lead's), stored
+    with the ticket and sent by the dispatcher like any other message."""
+    return [
+        Message(
+            ticket_id=ticket.id,
+            id=time_ordered_id(now, n),
+            kind=MessageKind.NOTICE,
+            author="system",
+            text=text,
+            at=now,
+            channel=Channel.TELEGRAM,
+            delivery=DeliveryState.QUEUED,
+            recipient_id=chat,
+            service_id=bot_id,
+        )
+        for n, chat in enumerate(chat for chat in chats if chat)
     ]

@@ -24,6 +24,7 @@ from helpdesk.store.customers import new_customer
 from helpdesk.store.identities import IdentityMoved, new_identity
 from helpdesk.telephony.base import CallEvent
 from helpdesk.tickets import TicketChange, plain
+from helpdesk.usecases.callbacks import CallbackDesk
 from helpdesk.usecases.changes import ticket_writes
 
 MAX_ATTEMPTS = 5
@@ -46,6 +47,10 @@ class Switchboard:
     settings: Callable[[], Settings] = get_settings
     clock: Callable[[], datetime] = utc_now
 
+    def __post_init__(self) -> None:
+        # Outbound calls count as callback attempts: the desk on the same store and clock.
+        self.callbacks = CallbackDesk(self.store, self.queue, self.settings, self.clock)
+
     def record(self, event: CallEvent) -> CallOutcome:
         for _ in range(MAX_ATTEMPTS):
             try:
@@ -62,17 +67,27 @@ class Switchboard:
                 # The first delivery may have died before enqueueing the notice; the notice
                 # handler sends it at most once, so asking again is safe.
                 self.queue.send([ProblemCallNoticeJob(ticket_id=item["ticket_id"])])
+            self._callback_attempt(before)  # counted once per call, so asking again is safe
             return CallOutcome("duplicate", item.get("ticket_id"))
         state = merge(before, event)
         now = self.clock()
         ticket_id = (item or {}).get("ticket_id")
         version = (item or {}).get("version", 0)
         if ticket_id:
-            return self._update(ticket_id, state, version, event, now)
-        if not state.client_number:
+            outcome = self._update(ticket_id, state, version, event, now)
+        elif not state.client_number:
             self.store.transact([self._record(state, None, version)])
             return CallOutcome("pending")
-        return self._open(state, version, event, now)
+        else:
+            outcome = self._open(state, version, event, now)
+        self._callback_attempt(state)
+        return outcome
+
+    def _callback_attempt(self, state: CallState) -> None:
+        """An outbound call that ended is a callback attempt on the client's missed calls."""
+        if state.call_direction == "outbound" and state.ended and state.client_number:
+            call = f"{state.provider}:{state.call_id}"
+            self.callbacks.outbound_call(state.client_number, bool(state.answered), call)
 
     def _record(self, state: CallState, ticket: Ticket | None, version: int) -> Write:
         return call_record(
@@ -118,7 +133,10 @@ class Switchboard:
             writes = [self._record(state, change.ticket, version), *ticket_writes_]
             if identity is None:
                 writes.append(new_identity("phone", client, customer_id))
-                writes.append(new_customer(Customer(id=customer_id, phone=client, created_at=now)))
+                customer = Customer(
+                    id=customer_id, phone=client, identities=[f"phone:{client}"], created_at=now
+                )
+                writes.append(new_customer(customer))
             return change, writes
 
         self.store.preflight(opened(tickets.ticket_number(direction, 999_999))[1])
