@@ -298,6 +298,18 @@ DEFAULT_OUR_CLIENTS: dict[Priority, Targets] = {
 }
 
 
+def _halved(target: Any) -> Any:
+    """Half of each of a priority's targets (whole minutes), or the value as given when it
+    is not a valid set of targets (validation then names the problem)."""
+    try:
+        durations = (
+            target if isinstance(target, Targets) else Targets.model_validate(target)
+        ).durations()
+    except (ValueError, TypeError):
+        return target
+    return {name: max(1, int(d.total_seconds()) // 120) for name, d in durations.items()}
+
+
 class SlaConfig(_Config):
     """A direction's SLA policy: targets per priority (tighter for 'our clients'), when to
     warn, whether a hold pauses the resolution clock, and the waiting-on-the-client rules."""
@@ -312,15 +324,17 @@ class SlaConfig(_Config):
     @model_check(mode="before")
     @classmethod
     def _over_defaults(cls, data: Any) -> Any:
-        """Given priorities override the defaults one by one."""
-        if isinstance(data, dict):
-            for group, defaults in (
-                ("targets", DEFAULT_TARGETS),
-                ("our_clients", DEFAULT_OUR_CLIENTS),
-            ):
-                if isinstance(data.get(group), dict):
-                    data = {**data, group: {**defaults, **data[group]}}
-        return data
+        """Given priorities override the defaults one by one; 'our clients' targets not given
+        are half the direction's own (never looser than everyone's)."""
+        if not isinstance(data, dict):
+            return data
+        given: dict[str, Any] = data.get("targets") or {}
+        ours: dict[str, Any] = data.get("our_clients") or {}
+        if not isinstance(given, dict) or not isinstance(ours, dict) or not (given or ours):
+            return data  # nothing to merge (or not a mapping: validation names it)
+        targets = {**DEFAULT_TARGETS, **given}
+        halved = {priority: _halved(target) for priority, target in targets.items()}
+        return {**data, "targets": targets, "our_clients": {**halved, **ours}}
 
     @model_check(mode="after")
     def _check(self) -> SlaConfig:

@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from helpdesk import limits
+from helpdesk import clock, limits
 from helpdesk.channels.base import (
     Attachment,
     Button,
@@ -159,7 +159,7 @@ def parse_update(
     if update.edited_message is not None:
         return _message_events(update.edited_message, event_id, service_id, edited=True)
     if update.callback_query is not None:
-        pressed_at = received_at or datetime.now(UTC)
+        pressed_at = received_at or clock.now()
         return _callback_events(update.callback_query, event_id, service_id, pressed_at)
     return []  # my_chat_member, channel_post, inline_query, ...: not a client's message
 

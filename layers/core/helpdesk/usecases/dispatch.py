@@ -104,7 +104,12 @@ class Dispatcher:
             logger.info("message already sent or being sent", extra={"message_id": message.id})
             return
         if message.attempts > MAX_SEND_ATTEMPTS or now - message.at > MAX_SEND_AGE:
-            reason = f"gave up after {message.attempts - 1} attempts: {message.last_error}"
+            tried = message.attempts - 1
+            reason = (
+                f"gave up after {tried} attempts: {message.last_error}"
+                if message.last_error
+                else f"not sent within {MAX_SEND_AGE} of being written"
+            )
             self._failed(message, reason)
             return
         try:
