@@ -332,7 +332,7 @@ class SlaConfig(_Config):
         ours: dict[str, Any] = data.get("our_clients") or {}
         if not isinstance(given, dict) or not isinstance(ours, dict) or not (given or ours):
             return data  # nothing to merge (or not a mapping: validation names it)
-        targets: dict[str, Any] = {**DEFAULT_TARGETS, **given}
+        targets: dict[str, Any] = {**dict(DEFAULT_TARGETS.items()), **given}
         halved = {priority: _halved(target) for priority, target in targets.items()}
         return {**data, "targets": targets, "our_clients": {**halved, **ours}}
 
