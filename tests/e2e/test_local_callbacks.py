@@ -175,11 +175,6 @@ def test_a_missed_call_not_called_back_in_two_working_days_reaches_the_lead_once
     assert len(notices) == 2, notices
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an outbound call's ticket starts a first-response clock nobody can meet "
-    "(helpdesk/calls.py apply_call meets it for inbound calls only): see the report",
-)
 def test_an_answered_callback_makes_no_promise_of_its_own(phone_stack: RunningStack) -> None:
     stack = phone_stack
     token = stack.token("agent", "alice")

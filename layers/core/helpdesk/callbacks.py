@@ -79,6 +79,8 @@ def conclude(
         "version": ticket.version + 1,
     }
     changes: dict[str, list[Any]] = {"callback": [None, outcome]}
+    if outcome in ("called_back", "contacted_elsewhere"):
+        values["first_response_at"] = ticket.first_response_at or now  # the client was reached
     if close:
         values["status"] = Status.CLOSED
         values["closed_at"] = now

@@ -212,6 +212,15 @@ def apply_call(ticket: Ticket, state: CallState, config: DirectionConfig) -> Tic
     if state.answered and ticket.status == Status.NEW and state.call_direction == "inbound":
         values["status"] = Status.OPEN
         values["first_response_at"] = ticket.first_response_at or state.answered_at
+    if state.call_direction == "outbound":
+        # We called the client: nobody waits for an answer from us. The ticket records the
+        # contact and closes when the call ends (an agent can reopen it to follow up).
+        values["first_response_at"] = ticket.first_response_at or state.started_at
+        if state.ended and ticket.status in (Status.NEW, Status.OPEN):
+            values["status"] = Status.CLOSED
+            values["closed_at"] = ticket.closed_at or state.ended_at or state.started_at
+        elif ticket.status == Status.NEW:
+            values["status"] = Status.OPEN
     if state.call_direction == "inbound" and state.started_at:
         values["last_customer_message_at"] = state.started_at
     return ticket.model_copy(update=values)

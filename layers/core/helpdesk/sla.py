@@ -141,11 +141,19 @@ def track(
     clocks = dict(after.sla)
     notes: list[str] = []
     if before is None:
-        opening: tuple[TargetName, ...] = ("first_response", "resolution")
+        # A missed call's promise is its callback (the missed-call engine keeps it).
+        opening: tuple[TargetName, ...] = (
+            ("resolution",) if after.callback else ("first_response", "resolution")
+        )
         clocks = {name: start(policy, name, now) for name in opening}
-        if after.first_response_at:  # an answered call: answered as it opened
+        if after.first_response_at:  # an answered or outbound call: answered as it opened
             _meet(clocks, "first_response", after.first_response_at)
+        if after.status in (Status.RESOLVED, Status.CLOSED):  # a call that ended as it opened
+            for name in list(clocks):
+                clocks[name] = meet(clocks[name], now, "stopped")
     else:
+        if after.callback and not before.callback and "first_response" in clocks:
+            clocks["first_response"] = meet(clocks["first_response"], now, "stopped")
         if (before.priority, before.our_client) != (after.priority, after.our_client):
             for name, clock in clocks.items():
                 clocks[name] = retarget(policy, name, clock, now)  # type: ignore[arg-type]
