@@ -82,6 +82,7 @@ test: lint ## lint, then every test suite (unit, integration, end-to-end)
 bench: $(VENV)/.dev ## AWS calls, write units, handler times per event; local stack latency
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.local_stack
+	$(PY) -m benchmarks.sweeps
 
 soak: $(VENV)/.run ## loopback load test of the local stack (SOAK_RATE=20 SOAK_SECONDS=60); not in make test
 	$(PY) -m benchmarks.soak

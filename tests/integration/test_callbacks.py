@@ -197,3 +197,24 @@ def test_after_two_working_days_it_is_escalated_to_the_lead_once(desk: dict[str,
 def test_the_worklist_needs_a_known_direction(desk: dict[str, Any]) -> None:
     assert desk["agent"].call("GET", "/callbacks", query="direction=zz")[0] == 422
     assert desk["agent"].call("GET", "/callbacks")[0] == 422
+
+
+def test_a_sweep_reads_no_ticket_that_needs_no_decision(
+    desk: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Escalated and still-in-time calls cost their index entry and one reach record per
+    client, whatever the table holds: the ticket is read only when something is decided."""
+    from tests.faults import AwsFaults
+
+    missed(desk, "m1")
+    missed(desk, "m2", client="+79160000002")
+    at(desk, datetime(2026, 12, 1, 15, 30, tzinfo=UTC))
+    assert sweep()["escalated"] == 2
+    missed(desk, "m3", client="+79160000003")  # in time: nothing to decide
+    faults = AwsFaults()
+    faults.install(monkeypatch)
+    with faults.recording() as trace:
+        assert sweep() == {"looked_at": 3, "contacted_elsewhere": 0, "escalated": 0}
+    operations = [operation for operation, _ in trace]
+    assert "GetItem" not in operations and "TransactWriteItems" not in operations
+    assert operations.count("BatchGetItem") == 1  # the three clients' reach records at once

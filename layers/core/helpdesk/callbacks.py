@@ -52,14 +52,21 @@ def deadline(missed: datetime, calendar: BusinessCalendar, working_days: int = 2
     return missed + timedelta(days=working_days)
 
 
+def reached_at(ticket: Ticket) -> datetime | None:
+    """When an agent last reached the client on this ticket: a reply in any channel, an
+    answered inbound call, or an answered outbound call."""
+    answered = (ticket.call or {}).get("answered_at")
+    times = [
+        ticket.last_agent_reply_at,
+        datetime.fromisoformat(str(answered)) if answered else None,
+    ]
+    return max((t for t in times if t is not None), default=None)
+
+
 def reached_after(missed: datetime, other: Ticket) -> bool:
-    """Whether an agent reached the client on `other` after the miss: a reply in any
-    channel, an answered inbound call, or an answered outbound call."""
-    if other.last_agent_reply_at and other.last_agent_reply_at > missed:
-        return True
-    call = other.call or {}
-    answered = call.get("answered_at")
-    return bool(answered and datetime.fromisoformat(str(answered)) > missed)
+    """Whether an agent reached the client on `other` after the miss."""
+    reached = reached_at(other)
+    return bool(reached and reached > missed)
 
 
 def conclude(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime
+
 from helpdesk.errors import Conflict, NotFound
-from helpdesk.models import Customer, HistoryEntry
+from helpdesk.models import Customer, HistoryEntry, iso
 from helpdesk.store import keys
 from helpdesk.store.codec import compact
 from helpdesk.store.items import customer_from_item, customer_item, fields
-from helpdesk.store.table import Table, Write, put, put_new
+from helpdesk.store.table import Table, Write, put, put_new, update
 
 
 def new_customer(customer: Customer) -> Write:
@@ -34,6 +37,18 @@ def customer_history(customer_id: str, entry: HistoryEntry) -> Write:
     return put_new(item)
 
 
+def reached(customer_id: str, ticket_id: str, at: datetime) -> Write:
+    """An agent reached the client (a reply, an answered call): the missed-call sweep reads
+    this one small item per waiting call instead of every ticket of the client. Its own item,
+    written unconditionally, so it can ride in any ticket's transaction."""
+    return update(
+        keys.customer_reached(customer_id),
+        "SET last_reached_at = :at, ticket_id = :ticket, #type = :type",
+        {":at": iso(at), ":ticket": ticket_id, ":type": "reached"},
+        {"#type": "type"},
+    )
+
+
 class Customers:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -53,6 +68,19 @@ class Customers:
                 },
             )
         ]
+
+    def last_reached(self, customer_ids: Iterable[str]) -> dict[str, tuple[datetime, str] | None]:
+        """customer id -> (when an agent last reached them, in which ticket), None for the
+        never reached; one BatchGet (per hundred)."""
+        wanted = set(customer_ids)
+        found = self.table.get_many([keys.customer_reached(c) for c in wanted])
+        reached: dict[str, tuple[datetime, str] | None] = dict.fromkeys(wanted)
+        for item in found:
+            reached[str(item["PK"]).removeprefix("CUSTOMER#")] = (
+                datetime.fromisoformat(str(item["last_reached_at"])),
+                str(item["ticket_id"]),
+            )
+        return reached
 
     def get(self, customer_id: str) -> Customer:
         item = self.table.get(keys.customer(customer_id))

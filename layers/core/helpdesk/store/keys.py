@@ -55,6 +55,10 @@ def customer(customer_id: str) -> Key:
     return {"PK": f"CUSTOMER#{customer_id}", "SK": "#CUSTOMER"}
 
 
+def customer_reached(customer_id: str) -> Key:
+    return {"PK": f"CUSTOMER#{customer_id}", "SK": "#REACHED"}
+
+
 def customer_history(customer_id: str, at: datetime, entry_id: str) -> Key:
     return {"PK": f"CUSTOMER#{customer_id}", "SK": f"HIST#{iso(at)}#{entry_id}"}
 
@@ -126,3 +130,34 @@ def queue_index(direction: str) -> str:
 
 def due_sort_key(due: datetime, our_client: bool, ticket_id: str) -> str:
     return f"{iso(due)}#{0 if our_client else 1}#{ticket_id}"
+
+
+def notice(notice_id: str) -> Key:
+    return {"PK": f"NOTICE#{notice_id}", "SK": "#NOTICE"}
+
+
+def notice_progress(notice_id: str) -> Key:
+    return {"PK": f"NOTICE#{notice_id}", "SK": "#PROGRESS"}
+
+
+NOTICES = "NOTICES"
+
+
+def banner(direction: str) -> Key:
+    return {"PK": f"BANNER#{direction}", "SK": "#BANNER"}
+
+
+def audience_partition(direction: str, channel: str) -> str:
+    return f"AUDIENCE#{direction}#{channel}"
+
+
+def audience(direction: str, channel: str, address: str) -> Key:
+    return {"PK": audience_partition(direction, channel), "SK": address}
+
+
+def delivery(notice_id: str, revision: int, channel: str, address: str) -> Key:
+    return {"PK": f"DELIVERY#{notice_id}#{revision}", "SK": f"{channel}#{address}"}
+
+
+def rate(channel: str, service: str, second: int) -> Key:
+    return {"PK": f"RATE#{channel}#{service}", "SK": str(second)}

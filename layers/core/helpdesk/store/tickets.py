@@ -104,10 +104,15 @@ class Tickets:
         return ticket_from_item(item) if item else None
 
     def due_for_attention(self, now: datetime, limit: int = 1000) -> list[str]:
-        """Tickets whose SLA timer has come: every shard of the sparse timer index, by key."""
+        """Tickets whose SLA timer has come: every shard of the sparse timer index, by key.
+
+        Each shard gives at most its share of `limit`, oldest first, so a backlog in one shard
+        never starves the others; what is left waits for the next run.
+        """
+        share = max(1, limit // keys.DUE_SHARDS)
         found: list[str] = []
         for shard in range(keys.DUE_SHARDS):
-            for item in self.table.query_all(
+            items, _ = self.table.query_page(
                 IndexName="GSI3",
                 KeyConditionExpression="GSI3PK = :shard AND GSI3SK <= :now",
                 ExpressionAttributeValues={
@@ -115,10 +120,9 @@ class Tickets:
                     ":now": {"S": f"{iso(now)}#~"},
                 },
                 ProjectionExpression="ticket_id",
-            ):
-                found.append(str(item["ticket_id"]))
-                if len(found) >= limit:
-                    return found
+                Limit=share,
+            )
+            found += [str(item["ticket_id"]) for item in items]
         return found
 
     def conversation(self, ticket_id: str) -> tuple[Ticket, list[Message], list[HistoryEntry]]:

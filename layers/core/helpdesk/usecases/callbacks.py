@@ -17,11 +17,12 @@ from typing import Any
 
 from helpdesk import callbacks, tickets
 from helpdesk.errors import Conflict, NotFound
+from helpdesk.jobs import Job
 from helpdesk.jobs.queue import JobQueue
 from helpdesk.models import Channel, DeliveryState, MessageKind, Ticket, iso, utc_now
 from helpdesk.settings import DirectionConfig, Settings, get_settings
 from helpdesk.store import Store, Write
-from helpdesk.store.calls import off_worklist
+from helpdesk.store.calls import WorklistEntry, escalated_on_worklist, off_worklist
 from helpdesk.store.items import summary_from_item, ticket_item
 from helpdesk.tickets import TicketChange
 from helpdesk.usecases.changes import ticket_writes
@@ -41,7 +42,7 @@ class CallbackDesk:
 
     def worklist(self, direction: str) -> list[dict[str, Any]]:
         """The direction's missed calls waiting for a callback, oldest first."""
-        ids = self.store.calls.waiting_for_callback(direction)
+        ids = [entry.ticket_id for entry in self.store.calls.waiting_for_callback(direction)]
         found = {t.id: t for t in self.store.tickets.get_many(ids)}
         config = self.settings().direction(direction)
         entries = []
@@ -68,16 +69,38 @@ class CallbackDesk:
         return entries
 
     def sweep(self) -> dict[str, int]:
-        """Every direction's worklist: close what was settled, escalate what is late."""
+        """Every direction's worklist: close what was settled, escalate what is late.
+
+        The index entry and the client's reach record say which calls need a decision; only
+        their tickets are read (items read: the worklist, one reach record per client, and
+        the tickets decided), and their jobs go out together at the end.
+        """
         counts = {"looked_at": 0, "contacted_elsewhere": 0, "escalated": 0}
         now = self.clock()
-        for direction in self.settings().direction_ids():
-            for ticket_id in self.store.calls.waiting_for_callback(direction):
-                counts["looked_at"] += 1
-                decided = self._retrying(ticket_id, lambda t: self._decide(t, now), now)
-                if decided:
-                    counts[decided] += 1
+        jobs: list[Job] = []
+        try:
+            for direction in self.settings().direction_ids():
+                self._sweep_direction(direction, now, counts, jobs)
+        finally:
+            if jobs:  # on a crash, the outbox sweep finds whatever this did not send
+                self.queue.send(jobs)
         return counts
+
+    def _sweep_direction(
+        self, direction: str, now: datetime, counts: dict[str, int], jobs: list[Job]
+    ) -> None:
+        config = self.settings().direction(direction)
+        entries = self.store.calls.waiting_for_callback(direction)
+        reached = self.store.customers.last_reached(e.customer_id for e in entries if e.customer_id)
+        for entry in entries:
+            counts["looked_at"] += 1
+            if not _needs_look(entry, reached, config, now):
+                continue
+            decided = self._retrying(
+                entry.ticket_id, lambda t: self._decide(t, now, reached), now, jobs
+            )
+            if decided:
+                counts[decided] += 1
 
     def outbound_call(self, client_number: str, answered: bool, call: str) -> list[str]:
         """An outbound call to a client ended: an attempt on each missed call waiting for them
@@ -87,18 +110,25 @@ class CallbackDesk:
             return []
         now = self.clock()
         done = []
+        jobs: list[Job] = []
         for ticket in self.store.tickets.of_customer(str(identity["customer_id"])):
             if callbacks.waiting(ticket):
                 outcome = self._retrying(
-                    ticket.id, lambda t: self._attempt(t, answered, now, call), now
+                    ticket.id, lambda t: self._attempt(t, answered, now, call), now, jobs
                 )
                 done.append(outcome or "attempt")
+        if jobs:
+            self.queue.send(jobs)
         return done
 
     # -- decisions ----------------------------------------------------------------------
 
     def _retrying(
-        self, ticket_id: str, decide: Callable[[Ticket], TicketChange | None], now: datetime
+        self,
+        ticket_id: str,
+        decide: Callable[[Ticket], TicketChange | None],
+        now: datetime,
+        jobs: list[Job],
     ) -> str | None:
         for _ in range(MAX_ATTEMPTS):
             try:
@@ -113,31 +143,34 @@ class CallbackDesk:
                 return None
             change, writes = ticket_writes(ticket, change, self.settings(), now)
             outcome = (change.ticket.callback or {}).get("outcome")
-            if outcome and outcome != "escalated":
+            if outcome == "escalated" and ticket.call:
+                writes.append(self._marked_escalated(ticket))
+            elif outcome:
                 writes.append(self._off(ticket))
             try:
                 self.store.transact(writes)
             except Conflict:
                 continue
-            if change.jobs:
-                self.queue.send(change.jobs)
+            jobs.extend(change.jobs)
             return str(outcome) if outcome else None
         return None
 
-    def _decide(self, ticket: Ticket, now: datetime) -> TicketChange | None:
+    def _decide(
+        self, ticket: Ticket, now: datetime, reached: dict[str, tuple[datetime, str] | None]
+    ) -> TicketChange | None:
         config = self.settings().direction(ticket.direction)
         missed = callbacks.missed_at(ticket)
-        others = [
-            t for t in self.store.tickets.of_customer(ticket.customer_id) if t.id != ticket.id
-        ]
-        reached = next((t for t in others if callbacks.reached_after(missed, t)), None)
-        if reached is not None:
+        if ticket.customer_id not in reached:  # a call recorded before its index said whose
+            reached = self.store.customers.last_reached([ticket.customer_id])
+        when, where = reached.get(ticket.customer_id) or (None, "")
+        if when is not None and when > missed and where != ticket.id:
+            other = self.store.tickets.find(where)
             return callbacks.conclude(
                 ticket,
                 "contacted_elsewhere",
                 now,
-                f"The client was reached in {reached.id} after the missed call; closed.",
-                topic=reached.topic,
+                f"The client was reached in {where} after the missed call; closed.",
+                topic=other.topic if other else None,
             )
         late = now > callbacks.deadline(
             missed, config.business_calendar(), config.callbacks.working_days
@@ -212,6 +245,15 @@ class CallbackDesk:
         call = ticket.call or {}
         return off_worklist(str(call.get("provider")), str(call.get("call_id")))
 
+    def _marked_escalated(self, ticket: Ticket) -> Write:
+        call = ticket.call or {}
+        return escalated_on_worklist(
+            str(call.get("provider")),
+            str(call.get("call_id")),
+            iso(callbacks.missed_at(ticket)),
+            ticket.id,
+        )
+
     def _leave_worklist(self, ticket: Ticket) -> None:
         """A ticket no longer waiting (an agent closed it) leaves the worklist index."""
         if ticket.call:
@@ -219,6 +261,27 @@ class CallbackDesk:
                 self.store.transact([self._off(ticket)])
             except Exception:
                 logger.warning("could not take a call off the worklist", exc_info=True)
+
+
+def _needs_look(
+    entry: WorklistEntry,
+    reached: dict[str, tuple[datetime, str] | None],
+    config: DirectionConfig,
+    now: datetime,
+) -> bool:
+    """Whether a worklist entry may need a decision now: its client was reached after the
+    miss, or its two working days ran out and it is not escalated yet."""
+    if entry.customer_id is None or entry.missed_at is None:
+        return True
+    when, where = reached.get(entry.customer_id) or (None, "")
+    if when is not None and when > entry.missed_at and where != entry.ticket_id:
+        return True
+    if entry.escalated:
+        return False
+    due = callbacks.deadline(
+        entry.missed_at, config.business_calendar(), config.callbacks.working_days
+    )
+    return now > due
 
 
 def _escalation_text(ticket: Ticket, config: DirectionConfig) -> str:

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from helpdesk import sla
+from helpdesk import callbacks, sla
 from helpdesk.models import Ticket
 from helpdesk.settings import Settings
 from helpdesk.store import Write
+from helpdesk.store.customers import reached
 from helpdesk.store.tickets import writes_for
 from helpdesk.tickets import TicketChange
 
@@ -26,6 +27,11 @@ def tracked(
 def ticket_writes(
     before: Ticket | None, change: TicketChange, settings: Settings, now: datetime
 ) -> tuple[TicketChange, list[Write]]:
-    """The tracked change and its writes (`before` None: a new ticket)."""
+    """The tracked change and its writes (`before` None: a new ticket), with the client's
+    reach record when an agent reached them (the missed-call sweep reads it)."""
     change = tracked(before, change, settings, now)
-    return change, writes_for(change, before)
+    writes = writes_for(change, before)
+    after = callbacks.reached_at(change.ticket)
+    if after and (before is None or callbacks.reached_at(before) != after):
+        writes.append(reached(change.ticket.customer_id, change.ticket.id, after))
+    return change, writes

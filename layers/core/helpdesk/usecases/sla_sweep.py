@@ -19,6 +19,7 @@ from datetime import datetime
 from helpdesk import sla, tickets
 from helpdesk.channels import registry
 from helpdesk.errors import ChannelUnavailable, Conflict, NotFound
+from helpdesk.jobs import Job
 from helpdesk.jobs.queue import JobQueue
 from helpdesk.models import (
     Actor,
@@ -69,12 +70,17 @@ class SlaSweep:
     def run(self) -> SweepResult:
         now = self.clock()
         result = SweepResult()
-        for ticket_id in self.store.tickets.due_for_attention(now):
-            result.looked_at += 1
-            self._look(ticket_id, now, result)
+        jobs: list[Job] = []
+        try:
+            for ticket_id in self.store.tickets.due_for_attention(now):
+                result.looked_at += 1
+                self._look(ticket_id, now, result, jobs)
+        finally:
+            if jobs:  # together, ten to a call; on a crash the outbox sweep finds the rest
+                self.queue.send(jobs)
         return result
 
-    def _look(self, ticket_id: str, now: datetime, result: SweepResult) -> None:
+    def _look(self, ticket_id: str, now: datetime, result: SweepResult, jobs: list[Job]) -> None:
         for _ in range(MAX_ATTEMPTS):
             try:
                 ticket = self.store.tickets.get(ticket_id)
@@ -88,8 +94,7 @@ class SlaSweep:
                 continue  # another sweep, or a change, landed first: re-read and decide again
             for name, value in counts.items():
                 setattr(result, name, getattr(result, name) + value)
-            if change.jobs:
-                self.queue.send(change.jobs)
+            jobs.extend(change.jobs)
             return
         logger.warning("ticket kept changing under the SLA sweep", extra={"ticket_id": ticket_id})
 

@@ -100,6 +100,8 @@ class Switchboard:
             problem=bool(ticket and PROBLEM_FLAG in ticket.flags),
             waiting_for_callback=bool(state.missed and ticket and CALLBACK_FLAG in ticket.flags),
             missed_at=calls.state_to_item(state).get("ended_at"),
+            customer_id=ticket.customer_id if ticket else None,
+            escalated=bool(ticket and (ticket.callback or {}).get("outcome") == "escalated"),
         )
 
     def _open(self, state: CallState, version: int, event: CallEvent, now: datetime) -> CallOutcome:
