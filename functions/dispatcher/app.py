@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -16,6 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from helpdesk.jobs.queue import parse_job
 from helpdesk.usecases.dispatch import Dispatcher
+from helpdesk.usecases.notices import NOTICE_JOBS, NoticeDelivery
 from helpdesk.usecases.problem_calls import ProblemCallNotices
 
 logger = Logger(service="dispatcher")
@@ -23,7 +25,16 @@ tracer = Tracer(service="dispatcher")
 metrics = Metrics()
 # A batch whose every record failed still answers which ones (the same retry for each).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-dispatcher = Dispatcher(extra_handlers={"problem_call_notice": ProblemCallNotices().send})
+notices = NoticeDelivery()
+dispatcher = Dispatcher(
+    extra_handlers={
+        "problem_call_notice": ProblemCallNotices().send,
+        **dict.fromkeys(NOTICE_JOBS, notices.handle),
+    }
+)
+# A paced notice batch stops sending this long before the invocation's timeout and puts
+# the rest of its recipients back on the queue.
+SAFETY_SECONDS = 8
 
 
 @tracer.capture_method
@@ -37,6 +48,8 @@ def record_handler(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    remaining = context.get_remaining_time_in_millis() / 1000
+    notices.deadline = time.monotonic() + remaining - SAFETY_SECONDS
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -1,4 +1,5 @@
-"""Schedule: re-enqueue every send that did not finish (lost job, dead consumer, DLQ)."""
+"""Schedule: re-enqueue every send that did not finish (lost job, dead consumer, DLQ), and
+finish incident fan-outs a crash or a lost job left behind."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from helpdesk.usecases.notices import NoticeDelivery
 from helpdesk.usecases.outbox import requeue_unfinished
 
 logger = Logger(service="outbox-sweep")
 tracer = Tracer(service="outbox-sweep")
 metrics = Metrics()
+notices = NoticeDelivery()
 
 
 @logger.inject_lambda_context
@@ -22,5 +25,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     requeued = requeue_unfinished()
     # MessagesStuck > 0 for two sweeps in a row raises an alarm (template.yaml).
     metrics.add_metric(name="MessagesStuck", unit=MetricUnit.Count, value=requeued)
-    logger.info("outbox sweep", extra={"requeued": requeued})
-    return {"requeued": requeued}
+    fan_outs = notices.sweep()
+    metrics.add_metric(
+        name="FanOutsRestarted",
+        unit=MetricUnit.Count,
+        value=fan_outs["restarted"] + fan_outs["swept_up"],
+    )
+    logger.info("outbox sweep", extra={"requeued": requeued, "fan_outs": fan_outs})
+    return {"requeued": requeued, "fan_outs": fan_outs}

@@ -19,6 +19,7 @@ Template = dict[str, Any]
 # purpose, in the same change that adds it to the template.
 PUBLIC_ROUTES: dict[str, str] = {
     "GET /openapi.json": "TicketsFunction",
+    "GET /banner": "BroadcastFunction",
     "POST /webhooks/telegram": "MessengerWebhookFunction",
     "GET /webhooks/whatsapp": "MessengerWebhookFunction",
     "POST /webhooks/whatsapp": "MessengerWebhookFunction",

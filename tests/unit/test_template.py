@@ -32,6 +32,7 @@ def test_every_route_has_an_explicit_path_and_method() -> None:
     public = {route.route_key for route in routes if not route.authorized}
     assert public == {
         "GET /openapi.json",
+        "GET /banner",
         "POST /webhooks/telegram",
         "GET /webhooks/whatsapp",
         "POST /webhooks/whatsapp",

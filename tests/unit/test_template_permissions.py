@@ -10,6 +10,7 @@ from infra.template import load_template, resources_of_type
 
 FUNCTIONS = [
     "TicketsFunction",
+    "BroadcastFunction",
     "MessengerWebhookFunction",
     "CallWebhookFunction",
     "DispatcherFunction",
@@ -40,12 +41,19 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
     },
     "MessengerWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "CallWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
+    "BroadcastFunction": {
+        *((a, "Table") for a in {"dynamodb:GetItem", "dynamodb:BatchGetItem", *ITEM_WRITES}),
+        ("dynamodb:Query", "Table/index/GSI3"),
+    },
     "DispatcherFunction": {
-        (a, "Table") for a in {"dynamodb:GetItem", "dynamodb:Query", *ITEM_WRITES}
+        (a, "Table")
+        for a in {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:DeleteItem", *ITEM_WRITES}
     },
     "OutboxSweepFunction": {
         ("dynamodb:GetItem", "Table"),
+        ("dynamodb:PutItem", "Table"),
         ("dynamodb:UpdateItem", "Table"),
+        ("dynamodb:Query", "Table"),
         ("dynamodb:Query", "Table/index/GSI3"),
     },
     **{
@@ -61,6 +69,7 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
 # The secrets each function may read: environment variable -> parameter holding the ARN.
 SECRETS: dict[str, dict[str, str]] = {
     "TicketsFunction": {},
+    "BroadcastFunction": {},
     "MessengerWebhookFunction": {
         "TELEGRAM_SECRET_TOKEN_SECRET_ARN": "TelegramSecretTokenArn",
         "WHATSAPP_APP_SECRET_SECRET_ARN": "WhatsAppAppSecretArn",

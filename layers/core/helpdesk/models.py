@@ -156,6 +156,7 @@ class Ticket(BaseModel):
     sla: dict[str, Clock] = Field(default_factory=dict)  # first_response, next_response, ...
     attention_at: UtcTime | None = None  # when the SLA sweep must look at it next
     callback: dict[str, Any] | None = None  # missed calls: attempts and the outcome
+    incident_ids: list[str] = Field(default_factory=list)  # opened during these incidents
     version: int = 0
 
 

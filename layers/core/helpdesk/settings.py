@@ -54,6 +54,9 @@ TEXT_PLACEHOLDERS: dict[str, frozenset[str]] = {
     "csat_good": frozenset(),
     "csat_bad": frozenset(),
     "csat_choose": frozenset(),
+    "unsubscribed": frozenset({"direction"}),
+    "subscribed": frozenset({"direction"}),
+    "out_of_hours_call": frozenset({"direction"}),
 }
 BUTTON_TEXTS = ("csat_good", "csat_bad", "csat_choose")
 
@@ -72,6 +75,9 @@ class DirectionTexts(_Config):
     csat_good: str
     csat_bad: str
     csat_choose: str
+    unsubscribed: str  # the answer to /stop, STOP, СТОП
+    subscribed: str  # the answer to /start, START, СТАРТ
+    out_of_hours_call: str  # what a caller hears outside working hours
 
     @model_check(mode="after")
     def _check(self) -> DirectionTexts:
@@ -151,6 +157,18 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "csat_good": "👍 Хорошо",
         "csat_bad": "👎 Плохо",
         "csat_choose": "Оценить",
+        "unsubscribed": (
+            "Вы отписались от уведомлений о сбоях «{direction}». Чтобы подписаться снова, "
+            "отправьте /start (в WhatsApp: СТАРТ)."
+        ),
+        "subscribed": (
+            "Вы подписаны на уведомления о сбоях «{direction}». Чтобы отписаться, "
+            "отправьте /stop (в WhatsApp: СТОП)."
+        ),
+        "out_of_hours_call": (
+            "Вы позвонили в поддержку «{direction}» в нерабочее время. Напишите нам в "
+            "мессенджер, и мы ответим в рабочее время."
+        ),
     },
     "en": {
         "greeting": (
@@ -177,6 +195,18 @@ DEFAULT_TEXTS: dict[str, dict[str, str]] = {
         "csat_good": "👍 Good",
         "csat_bad": "👎 Bad",
         "csat_choose": "Rate",
+        "unsubscribed": (
+            "You will no longer get outage notices from {direction}. To subscribe again, "
+            "send /start (in WhatsApp: START)."
+        ),
+        "subscribed": (
+            "You will get outage notices from {direction}. To unsubscribe, send /stop "
+            "(in WhatsApp: STOP)."
+        ),
+        "out_of_hours_call": (
+            "You have called {direction} support outside working hours. Write to us in a "
+            "messenger and we will answer during working hours."
+        ),
     },
 }
 
@@ -381,6 +411,10 @@ class DirectionConfig(_Config):
     callbacks: CallbackConfig = Field(default_factory=CallbackConfig)
     our_clients_group: str = "our_clients"
     team_chat_id: str | None = None  # the direction's team chat in Telegram (SLA escalations)
+    # The direction's Telegram channel for incidents: one living post per incident.
+    incident_channel_id: str | None = Field(default=None, pattern=r"^(-?\d{1,20}|@\w{5,32})$")
+    # Red incident notices to WhatsApp clients outside the 24-hour window (parameter: text).
+    whatsapp_incident_template: str | None = None
     lead_chat_id: str | None = None  # the lead's chat: breaches and missed calls escalate here
 
     @field_validator("timezone")
@@ -429,8 +463,27 @@ def _default_texts(language: Language) -> DirectionTexts:
     return DirectionTexts.model_validate(DEFAULT_TEXTS[language])
 
 
+class SendRates(_Config):
+    """What the providers take, per second unless named otherwise (their documented limits:
+    Telegram about 30 messages a second per bot, 1 a second per chat, 20 a minute per group
+    or channel; WhatsApp 80 a second per business number by default). Incident fan-out
+    keeps to `notice_share` of the per-bot and per-number caps, leaving room for replies."""
+
+    telegram_per_second: int = Field(default=30, ge=1, le=1000)
+    telegram_chat_per_second: int = Field(default=1, ge=1, le=100)
+    telegram_group_per_minute: int = Field(default=20, ge=1, le=1000)
+    whatsapp_per_second: int = Field(default=80, ge=1, le=1000)
+    notice_share: float = Field(default=1.0, gt=0, le=1)
+
+    def notice_cap(self, channel: str) -> int:
+        """Sends a second the incident fan-out may use in a channel."""
+        cap = self.whatsapp_per_second if channel == "whatsapp" else self.telegram_per_second
+        return max(1, int(cap * self.notice_share))
+
+
 class HelpdeskConfig(_Config):
     directions: list[DirectionConfig] = Field(default_factory=list)
+    rates: SendRates = Field(default_factory=SendRates)
 
     @field_validator("directions")
     @classmethod

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -113,10 +113,25 @@ class PermanentSendError(SendError):
 
 
 class TransientSendError(SendError):
-    """Network trouble or a provider 5xx: retry later."""
+    """Network trouble or a provider 5xx: retry later. `maybe_sent` when the request left
+    and no answer came back (a read timeout, a dropped connection): the provider may have
+    taken it, so what must go at most once is not sent again."""
+
+    def __init__(self, detail: str = "transient send error", maybe_sent: bool = False) -> None:
+        super().__init__(detail)
+        self.maybe_sent = maybe_sent
 
 
 class Sender(Protocol):
     """Delivers one message in a channel; raises a SendError subclass when it did not."""
 
     def send(self, message: OutboundText) -> SendResult: ...
+
+
+@runtime_checkable
+class Editor(Protocol):
+    """A sender that can change a message it sent (Telegram's editMessageText)."""
+
+    def send(self, message: OutboundText) -> SendResult: ...
+
+    def edit(self, recipient_id: str, message_id: str, text: str) -> None: ...

@@ -23,8 +23,16 @@ def post_json(
     """POST `payload`; the response and its JSON object body ({} when it has none)."""
     try:
         response = session.post(url, json=payload, headers=headers, timeout=timeout)
+    except requests.ConnectTimeout:
+        raise TransientSendError(f"{what}: could not connect (timed out)") from None
     except requests.Timeout:
-        raise TransientSendError(f"{what}: timed out") from None
+        raise TransientSendError(
+            f"{what}: timed out waiting for an answer", maybe_sent=True
+        ) from None
+    except requests.ConnectionError as exc:
+        # Refused or unresolvable: nothing left. Reset or closed mid-way: it may have.
+        reached = "NewConnectionError" not in str(exc) and "NameResolution" not in str(exc)
+        raise TransientSendError(f"{what}: {type(exc).__name__}", maybe_sent=reached) from None
     except requests.RequestException as exc:
         raise TransientSendError(f"{what}: {type(exc).__name__}") from None
     try:

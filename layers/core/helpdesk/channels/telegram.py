@@ -301,6 +301,17 @@ class TelegramClient:
         """sendMessage, with the buttons (if any) as one row of an inline keyboard."""
         return self._send(send_message_payload(message))
 
+    def edit(self, recipient_id: str, message_id: str, text: str) -> None:
+        """editMessageText: a channel post brought up to date in place. The Bot API refuses
+        an edit that changes nothing ("message is not modified"): that is already done."""
+        payload = send_message_payload(OutboundText(recipient_id=recipient_id, text=text))
+        payload["message_id"] = int(message_id)
+        try:
+            self._call("editMessageText", payload)
+        except PermanentSendError as error:
+            if "message is not modified" not in str(error):
+                raise
+
     def _send(self, payload: dict[str, Any]) -> SendResult:
         result = self._call("sendMessage", payload)
         message_id = result.get("message_id") if isinstance(result, dict) else None

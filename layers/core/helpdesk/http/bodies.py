@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
@@ -96,3 +97,75 @@ class CustomerBody(Versioned):
 class CallReviewBody(Versioned):
     verdict: Literal["ok", "coaching", "escalate"]
     note: str | None = Field(default=None, max_length=2000)
+
+
+NoticeText = Annotated[
+    dict[
+        Annotated[str, Field(pattern=r"^(ru|en)$")],
+        Annotated[str, Field(min_length=1, max_length=1000)],
+    ],
+    Field(
+        min_length=1,
+        description="The text per language (ru, en), up to 1,000 characters each.",
+        examples=[{"ru": "Не работает вход в приложение. Чиним.", "en": "Login is down."}],
+    ),
+]
+RequestId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="Your idempotency key: the same key again answers the first post.",
+    ),
+]
+
+
+class _NoticeBody(_Body):
+    @field_validator("text", check_fields=False)
+    @classmethod
+    def _not_blank(cls, text: dict[str, str]) -> dict[str, str]:
+        for language, value in text.items():
+            if not value.strip():
+                raise ValueError(f"text.{language} is empty")
+        return {language: value.strip() for language, value in text.items()}
+
+    @field_validator("eta", check_fields=False)
+    @classmethod
+    def _aware(cls, eta: datetime | None) -> datetime | None:
+        if eta is not None and eta.tzinfo is None:
+            raise ValueError("eta needs a time zone (e.g. 2026-11-26T18:00:00Z)")
+        return eta
+
+
+class StartNotice(_NoticeBody):
+    severity: Literal["red", "yellow", "green"] = Field(
+        description="red: a outage (WhatsApp too); yellow: degraded; green: informational."
+    )
+    directions: list[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,32}$")]] = Field(
+        min_length=1, max_length=20
+    )
+    text: NoticeText
+    request_id: RequestId
+    eta: datetime | None = Field(default=None, description="When you expect it fixed.")
+    channels: list[Literal["telegram", "whatsapp"]] | None = Field(
+        default=None,
+        description="Whom to tell: clients in these channels (default: telegram, and "
+        "whatsapp for red); [] for the banner and the incident channel only.",
+    )
+
+
+class NoticeUpdate(_NoticeBody):
+    text: NoticeText
+    eta: datetime | None = None
+    request_id: RequestId | None = None
+
+
+class NoticeResolve(_NoticeBody):
+    text: NoticeText
+    request_id: RequestId | None = None
+    resolve_linked: bool = Field(
+        default=False,
+        description="Also resolve the tickets opened during the incident (each client "
+        "hears once, in their ticket).",
+    )

@@ -24,7 +24,78 @@ class ProblemCallNoticeJob(BaseModel):
     ticket_id: str
 
 
-Job = Annotated[SendMessageJob | ProblemCallNoticeJob, Field(discriminator="type")]
+class NoticeFanOutJob(BaseModel):
+    """Expand one page of a direction's audience in a channel into delivery batches, and
+    chain the next page (a page at a time: no function holds the whole audience)."""
+
+    type: Literal["notice_fan_out"] = "notice_fan_out"
+    notice_id: str
+    revision: int
+    direction: str
+    channel: str
+    generation: int = 1  # a stalled fan-out is expanded again, from the start
+    after: str | None = None  # the last address of the page before
+
+
+class Recipient(BaseModel):
+    address: str  # the audience key: chat id (Telegram), E.164 phone (WhatsApp)
+    recipient_id: str  # where the provider delivers: chat id, wa_id
+    service_id: str | None = None  # the bot or business number the client wrote to
+    last_inbound_at: str | None = None  # WhatsApp: whether the 24-hour window is open
+
+
+class NoticeBatchJob(BaseModel):
+    """Tell a few recipients one revision of a notice, paced, each at most once."""
+
+    type: Literal["notice_batch"] = "notice_batch"
+    notice_id: str
+    revision: int
+    direction: str
+    channel: str
+    batch: str  # which page and slice: the job's identity for logs and keys
+    recipients: list[Recipient]
+    attempt: int = 0
+
+
+class ChannelPostJob(BaseModel):
+    """Bring the incident's one post in the direction's channel up to the notice's latest
+    revision: posted the first time, edited in place after."""
+
+    type: Literal["channel_post"] = "channel_post"
+    notice_id: str
+    direction: str
+    revision: int
+
+
+class ResolveLinkedJob(BaseModel):
+    """Resolve the tickets linked to a resolved incident, a page at a time."""
+
+    type: Literal["resolve_linked"] = "resolve_linked"
+    notice_id: str
+    after: str | None = None
+
+
+class ClientTextJob(BaseModel):
+    """A one-off text to a client outside any ticket (the answer to /stop), once."""
+
+    type: Literal["client_text"] = "client_text"
+    key: str  # the provider event it answers: the dedupe key
+    channel: str
+    service_id: str | None
+    recipient_id: str
+    text: str
+
+
+Job = Annotated[
+    SendMessageJob
+    | ProblemCallNoticeJob
+    | NoticeFanOutJob
+    | NoticeBatchJob
+    | ChannelPostJob
+    | ResolveLinkedJob
+    | ClientTextJob,
+    Field(discriminator="type"),
+]
 JOB_ADAPTER: TypeAdapter[Job] = TypeAdapter(Job)
 
 
@@ -35,3 +106,14 @@ def job_key(job: Job) -> str:
             return f"send:{job.ticket_id}:{job.message_id}:{job.attempt}"
         case ProblemCallNoticeJob():
             return f"problem_call:{job.ticket_id}"
+        case NoticeFanOutJob():
+            where = f"{job.notice_id}:{job.revision}:{job.direction}:{job.channel}"
+            return f"fan_out:{where}:{job.generation}:{job.after}"
+        case NoticeBatchJob():
+            return f"notice:{job.notice_id}:{job.revision}:{job.channel}:{job.batch}:{job.attempt}"
+        case ChannelPostJob():
+            return f"channel_post:{job.notice_id}:{job.direction}:{job.revision}"
+        case ResolveLinkedJob():
+            return f"resolve_linked:{job.notice_id}:{job.after}"
+        case ClientTextJob():
+            return f"client_text:{job.key}"

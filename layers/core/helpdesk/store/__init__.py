@@ -11,13 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from helpdesk.store.audience import Audience
 from helpdesk.store.calls import Calls
 from helpdesk.store.counters import Counters
 from helpdesk.store.customers import Customers
+from helpdesk.store.deliveries import Deliveries
 from helpdesk.store.events import Events
 from helpdesk.store.identities import Identities
 from helpdesk.store.messages import Messages
+from helpdesk.store.notices import Notices
 from helpdesk.store.provider_messages import ProviderMessages
+from helpdesk.store.rates import Rates
 from helpdesk.store.table import PermanentWriteError, Table, TransactionFailed, Write, preflight
 from helpdesk.store.tickets import TicketQuery, Tickets
 
@@ -37,6 +41,10 @@ class Store:
         self.events = Events(self.table)
         self.counters = Counters(self.table)
         self.provider_messages = ProviderMessages(self.table)
+        self.notices = Notices(self.table)
+        self.audience = Audience(self.table)
+        self.deliveries = Deliveries(self.table)
+        self.rates = Rates(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

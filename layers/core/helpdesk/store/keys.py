@@ -141,6 +141,23 @@ def notice_progress(notice_id: str) -> Key:
 
 
 NOTICES = "NOTICES"
+FAN_OUTS = "FANOUTS"  # sparse: fan-outs still under way, for the notice sweep
+
+
+def notice_request(request_id: str) -> Key:
+    return {"PK": f"NOTICEREQ#{request_id}", "SK": "#REQUEST"}
+
+
+def fan_out(notice_id: str, revision: int, direction: str, channel: str) -> Key:
+    return {"PK": f"NOTICE#{notice_id}", "SK": f"FANOUT#{revision:04d}#{direction}#{channel}"}
+
+
+def channel_post(notice_id: str, direction: str) -> Key:
+    return {"PK": f"NOTICE#{notice_id}", "SK": f"POST#{direction}"}
+
+
+def notice_link(notice_id: str, ticket_id: str) -> Key:
+    return {"PK": f"NOTICE#{notice_id}", "SK": f"TICKET#{ticket_id}"}
 
 
 def banner(direction: str) -> Key:

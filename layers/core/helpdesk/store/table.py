@@ -187,6 +187,22 @@ class Table:
             raise
         return from_dynamo(response.get("Attributes") or {})
 
+    def write_or_existing(self, write: Write) -> dict[str, Any] | None:
+        """One conditional write; None when it landed, else the item that stopped it (one
+        call either way: DynamoDB answers the old item with the refusal)."""
+        kind, body = next(iter(write.request.items()))
+        call = self.client.put_item if kind == "Put" else self.client.update_item
+        try:
+            call(TableName=self.name, ReturnValuesOnConditionCheckFailure="ALL_OLD", **body)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                old: Any = error.response.get("Item") or {}
+                return from_dynamo(old)
+            if permanent := _permanent(error):
+                raise permanent from error
+            raise
+        return None
+
     def transact(self, writes: Sequence[Write]) -> None:
         """All writes or none. A failed condition raises the error its write names."""
         preflight(writes)

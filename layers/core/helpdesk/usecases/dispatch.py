@@ -26,7 +26,7 @@ from helpdesk.channels.base import (
     Sender,
     TransientSendError,
 )
-from helpdesk.jobs import Job, ProblemCallNoticeJob, SendMessageJob
+from helpdesk.jobs import Job, SendMessageJob
 from helpdesk.jobs.queue import JobQueue
 from helpdesk.models import Channel, DeliveryState, Message, utc_now
 from helpdesk.store import Store
@@ -54,14 +54,13 @@ class Dispatcher:
     extra_handlers: dict[str, Callable[[Job], None]] = field(default_factory=dict)
 
     def handle(self, job: Job) -> None:
-        match job:
-            case SendMessageJob():
-                self.send_messages(job)
-            case ProblemCallNoticeJob():
-                handler = self.extra_handlers.get(job.type)
-                if handler is None:
-                    raise NotImplementedError(f"no handler for {job.type} jobs")
-                handler(job)
+        if isinstance(job, SendMessageJob):
+            self.send_messages(job)
+            return
+        handler = self.extra_handlers.get(job.type)
+        if handler is None:
+            raise NotImplementedError(f"no handler for {job.type} jobs")
+        handler(job)
 
     def send_messages(self, job: SendMessageJob) -> None:
         """Send the job's messages in order; a rate limit re-enqueues the rest, in order."""

@@ -17,11 +17,11 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from helpdesk import csat, sla, tickets
+from helpdesk import csat, incidents, sla, tickets
 from helpdesk.channels import registry, telegram
 from helpdesk.channels.base import ButtonPress, DeliveryStatus, InboundEvent, InboundMessage
 from helpdesk.errors import Conflict
-from helpdesk.jobs import SendMessageJob
+from helpdesk.jobs import ClientTextJob, SendMessageJob
 from helpdesk.jobs.queue import JobQueue
 from helpdesk.models import (
     Channel,
@@ -36,10 +36,13 @@ from helpdesk.models import (
 )
 from helpdesk.settings import Settings, get_settings
 from helpdesk.store import Store, TransactionFailed
+from helpdesk.store.audience import enlisted
 from helpdesk.store.customers import new_customer
 from helpdesk.store.events import Duplicate, dedupe
 from helpdesk.store.identities import IdentityMoved, point_at_ticket
+from helpdesk.store.notices import link_item
 from helpdesk.store.tickets import writes_for
+from helpdesk.usecases.broadcasts import IncidentDesk
 from helpdesk.usecases.changes import ticket_writes, tracked
 from helpdesk.usecases.deliveries import apply_status
 
@@ -67,6 +70,11 @@ class Inbox:
     queue: JobQueue = field(default_factory=JobQueue)
     settings: Callable[[], Settings] = get_settings
     clock: Callable[[], datetime] = utc_now
+    incidents: IncidentDesk | None = None
+
+    def __post_init__(self) -> None:
+        if self.incidents is None:
+            self.incidents = IncidentDesk(self.store, self.queue, self.settings, self.clock)
 
     def receive(self, events: list[InboundEvent]) -> list[Outcome]:
         """Each event of one webhook delivery; a failure fails the delivery (it is retried)."""
@@ -98,7 +106,10 @@ class Inbox:
     # -- messages -----------------------------------------------------------------------
 
     def _message(self, message: InboundMessage, direction: str) -> Outcome:
+        command = None if message.attachments else incidents.subscription_command(message.text)
         try:
+            if command is not None:
+                return self._subscription(message, direction, command)
             return self._thread(message, direction)
         except Duplicate:
             record = self.store.events.get(message.event_id) or {}
@@ -123,6 +134,38 @@ class Inbox:
                 return Outcome(result, ticket.id)
         number = self._open(message, inbound, direction, identity, slot, now)
         return Outcome("created", number)
+
+    def _subscription(self, message: InboundMessage, direction: str, subscribe: bool) -> Outcome:
+        """/stop, STOP, СТОП opt out of incident notices; /start, START, СТАРТ opt back in
+        (a new client's /start gets the greeting). No ticket; the answer goes out once."""
+        spec = registry.spec(message.channel)
+        address = spec.address_of(message)
+        config = self.settings().direction(direction)
+        entry = self.store.audience.get(direction, message.channel, address)
+        now = self.clock()
+        values = {"direction": config.display_name(), "number": ""}
+        texts = config.client_texts()
+        if not subscribe:
+            text = texts.render("unsubscribed", **values)
+        elif entry is None or entry.get("subscribed") is not False:
+            text = texts.render("greeting", **values)
+        else:
+            text = texts.render("subscribed", **values)
+        where = (direction, message.channel, address, message.sender_id, message.service_id)
+        self.store.transact(
+            [dedupe(message.event_id, now), enlisted(*where, message.sent_at, subscribe)]
+        )
+        self.queue.send([self._answer(message, text)])
+        return Outcome("subscribed" if subscribe else "unsubscribed")
+
+    def _answer(self, message: InboundMessage, text: str) -> ClientTextJob:
+        return ClientTextJob(
+            key=message.event_id,
+            channel=message.channel,
+            service_id=message.service_id,
+            recipient_id=message.sender_id,
+            text=text,
+        )
 
     def _open(
         self,
@@ -166,6 +209,11 @@ class Inbox:
                 settings,
                 now,
             )
+            if active:
+                ticket = change.ticket.model_copy(
+                    update={"incident_ids": [entry["id"] for entry in active]}
+                )
+                change = tickets.TicketChange(ticket, change.history, change.messages, change.jobs)
             texts = config.client_texts()
             due = sla.response_due(change.ticket)
             values = {
@@ -182,7 +230,7 @@ class Inbox:
                     change.ticket,
                     MessageKind.AUTO,
                     "system",
-                    texts.render(name, **values),
+                    texts.render(name, **values) + (outage if name == "acknowledgement" else ""),
                     now,
                     time_ordered_id(now, sequence),
                 )
@@ -206,6 +254,15 @@ class Inbox:
                     greeted,
                 ),
                 *writes_for(change, None),
+                enlisted(
+                    direction,
+                    message.channel,
+                    spec.address_of(message),
+                    message.sender_id,
+                    message.service_id,
+                    message.sent_at,
+                ),
+                *(link_item(entry["id"], number, now) for entry in active),
             ]
             if identity is None:
                 customer = Customer(
@@ -217,6 +274,12 @@ class Inbox:
                 )
                 writes.append(new_customer(customer))
             return change, writes
+
+        # During an incident the client hears of it in the acknowledgement, and the ticket
+        # is linked to it (resolved with it, if the commander asks).
+        assert self.incidents is not None
+        active = self.incidents.active(direction)
+        outage = "".join("\n\n" + incidents.banner_text(entry, config.language) for entry in active)
 
         # Check the writes can land before a number is taken for them.
         self.store.preflight(opened(tickets.ticket_number(direction, 999_999))[1])
