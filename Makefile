@@ -13,10 +13,10 @@ CONSOLE_SOURCES := console/index.html console/vite.config.ts console/tsconfig.js
 	$(shell find console/src -type f 2>/dev/null)
 
 .PHONY: help run test check lint typecheck unit integration e2e bench soak token reset redrive \
-	build clean policy sweep clock console browser
+	build clean policy sweep clock console console-publish browser
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(PY):
 	@echo "Creating $(VENV) with Python 3.12..."
@@ -33,6 +33,9 @@ $(VENV)/.dev: $(VENV)/.run requirements-dev.txt
 	@$(PIP) -r requirements-dev.txt
 	@touch $@
 
+run: $(VENV)/.run console/dist/index.html ## start the local stack and the console (Ctrl-C stops; state kept in .local/)
+	@$(PY) -m infra.local_stack
+
 $(CONSOLE_STAMP): console/package.json console/package-lock.json
 	@command -v npm >/dev/null || { echo "The web console needs Node.js 20.19+ with npm: install it and rerun"; exit 1; }
 	@echo "Installing the web console's npm packages (npm ci, a few seconds)..."
@@ -44,11 +47,11 @@ console/dist/index.html: $(CONSOLE_STAMP) $(CONSOLE_SOURCES)
 
 console: console/dist/index.html ## build the web console (npm ci, tsc, vite) into console/dist
 
+console-publish: $(VENV)/.run console/dist/index.html ## upload the console to a deployed stack: make console-publish STACK=helpdesk-dev
+	$(PY) console/publish.py --stack $(or $(STACK),helpdesk-dev) $(if $(AWS_REGION),--region $(AWS_REGION))
+
 browser: ## install Debian's Chromium for the browser tests (root, apt-get), if it is missing
 	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-
-run: $(VENV)/.run console/dist/index.html ## start the local stack and the console (Ctrl-C stops; state kept in .local/)
-	@$(PY) -m infra.local_stack
 
 token: $(VENV)/.run ## print a dev JWT: make token ROLE=agent [SUB=alice]
 	@$(PY) -m infra.dev_auth $(or $(ROLE),agent) $(SUB)
@@ -76,7 +79,7 @@ policy: $(VENV)/.dev ## policy-as-code on template.yaml (checkov; rules in infra
 	PYTHON=$(PY) infra/policy/check.sh
 
 typecheck: $(VENV)/.dev ## mypy (strict) on the core, each function, the local stack, bench, tests
-	$(VENV)/bin/mypy layers/core/helpdesk infra benchmarks tests
+	$(VENV)/bin/mypy layers/core/helpdesk infra benchmarks tests console/publish.py
 	@for handler in $(FUNCTIONS); do $(VENV)/bin/mypy $$handler || exit 1; done
 
 check: $(VENV)/.dev ## the fast loop: ruff, mypy and the unit tests
