@@ -4,7 +4,9 @@
 import { config } from "./config";
 import { navigate } from "./router";
 
-export type Session = { token: string; user: string; roles: string[]; expires_at: number };
+/** `user` is the token's subject: the user id the API records and matches (`assignee=me`);
+ * `name` is what the agent is shown (Cognito's username, else the subject). */
+export type Session = { token: string; user: string; name: string; roles: string[]; expires_at: number };
 
 const SESSION = "helpdesk.session";
 const RETURN_TO = "helpdesk.return_to";
@@ -51,10 +53,11 @@ function groups(raw: unknown): string[] {
 
 export function start(token: string): Session {
   const found = claims(token);
-  const user = String(found["cognito:username"] ?? found.username ?? found.sub ?? "?");
+  const user = String(found.sub ?? "?");
   current = {
     token,
     user,
+    name: String(found["cognito:username"] ?? found.username ?? user),
     roles: groups(found[config().groups_claim] ?? found.groups),
     expires_at: Number(found.exp ?? 0),
   };

@@ -79,7 +79,7 @@ function App() {
           </div>
           {who && (
             <>
-              <span class="who muted small">{t("signed_in_as", { user: who.user, roles: who.roles.join(", ") })}</span>
+              <span class="who muted small">{t("signed_in_as", { user: who.name ?? who.user, roles: who.roles.join(", ") })}</span>
               <button type="button" class="link" onClick={signOut}>
                 {t("sign_out")}
               </button>

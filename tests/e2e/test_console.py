@@ -195,6 +195,24 @@ def test_the_queue_refreshes_in_place_one_call_at_a_time(stack: RunningStack, pa
     )
 
 
+def test_mine_in_deadline_order_shows_only_the_agents_tickets(
+    stack: RunningStack, page: Any
+) -> None:
+    hers = telegram_client_writes(stack, 500_008, "Списали дважды")
+    his = telegram_client_writes(stack, 500_009, "Не приходит чек")
+    lead = Api(stack, "lead", "olga")
+    lead.call("POST", f"/tickets/{hers}/assign", {"assignee": "alice"})
+    lead.call("POST", f"/tickets/{his}/assign", {"assignee": "bob"})
+
+    sign_in(page, stack, "alice", hash="#/queue?direction=d0&sort=due")
+    expect(page.get_by_role("link", name=his)).to_be_visible()
+    page.get_by_label("Исполнитель").select_option("me")
+    page.get_by_role("button", name="Показать").click()
+    expect(page).to_have_url(f"{stack.api}/#/queue?direction=d0&assignee=me&sort=due")
+    expect(page.get_by_role("link", name=hers)).to_be_visible()
+    expect(page.get_by_role("link", name=his)).to_have_count(0)
+
+
 def test_a_lead_records_a_verdict_on_a_problem_call(
     stack: RunningStack, page: Any, browser: Any
 ) -> None:

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, query } from "../api";
+import { session } from "../auth";
 import {
   CATEGORIES,
   CHANNELS,
@@ -116,6 +117,15 @@ export function Queue(props: { route: Route }) {
     navigate(hashOf(applied, target, limit));
   }
 
+  // The API's deadline order (sort=due) does not apply an assignee filter other than "none"
+  // (reported); until it does, the rows of other assignees are left out here.
+  const onlyFor =
+    applied.sort === "due" && applied.assignee && applied.assignee !== "none"
+      ? applied.assignee === "me"
+        ? session()?.user
+        : applied.assignee
+      : null;
+  const rows = page ? page.tickets.filter((ticket) => !onlyFor || ticket.assignee === onlyFor) : [];
   const problems = error?.fieldProblems() ?? {};
   const assigneeChoice = ["", "me", "none"].includes(draft.assignee) ? draft.assignee : "user";
   const formError = error && Object.keys(problems).length === 0 ? error.message : undefined;
@@ -201,8 +211,8 @@ export function Queue(props: { route: Route }) {
       </form>
 
       {page === null && !error && <p class="muted" role="status">{t("loading")}</p>}
-      {page && page.tickets.length === 0 && <p class="empty">{t("no_tickets")}</p>}
-      {page && page.tickets.length > 0 && <TicketTable tickets={page.tickets} caption={t("queue_title")} />}
+      {page && rows.length === 0 && <p class="empty">{t("no_tickets")}</p>}
+      {page && rows.length > 0 && <TicketTable tickets={rows} caption={t("queue_title")} />}
       <nav class="pager" aria-label={t("page_n", { n: trail.length + 1 })}>
         {cursor && (
           <button type="button" class="secondary" onClick={previous}>
