@@ -75,7 +75,7 @@ export type Message = {
   error: string | null;
   last_error: string | null;
   edited: boolean;
-  buttons: { text?: string }[];
+  buttons: { label?: string; data?: string }[];
 };
 
 export type HistoryEntry = {

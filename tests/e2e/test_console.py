@@ -291,12 +291,20 @@ def test_api_errors_show_beside_their_fields_and_keep_the_text(
     expect(page.locator(".ticket-meta .status")).to_have_text("отложено")
     expect(page.get_by_role("link", name="https://tracker.example.com/DEV-1")).to_be_visible()
 
-    page.get_by_role("button", name="Решить").click()
-    expect(page.locator(".ticket-meta .status")).to_have_text("решено")
-    page.get_by_label("Ответ", exact=True).fill("И ещё одно")
-    page.get_by_role("button", name="Отправить").click()
-    expect(page.locator("#reply-error")).to_contain_text("reopen it first")
-    expect(page.get_by_label("Ответ", exact=True)).to_have_value("И ещё одно")
+    # A user id the API refuses: its message under the assignee field, the input kept.
+    page.get_by_label("Пользователь-исполнитель (пусто — снять)").fill("bob smith")
+    page.get_by_role("button", name="Назначить").click()
+    expect(page.locator("#assign-to-error")).to_contain_text("should match pattern")
+    expect(page.get_by_label("Пользователь-исполнитель (пусто — снять)")).to_have_value("bob smith")
+
+    # An action the ticket's status does not allow: the API's message beside the button.
+    page.get_by_role("button", name="Закрыть обращение").click()
+    expect(page.locator(".ticket-meta .status")).to_have_text("закрыто")
+    expect(page.get_by_role("button", name="Закрыть обращение")).to_have_count(0)
+    Api(stack, "agent", "carol").call("POST", f"/tickets/{number}/reopen", {})
+    page.get_by_role("button", name="Открыть снова").click()  # the page still shows it closed
+    expect(page.locator("#ticket-conflict")).to_contain_text("кто-то другой")
+    expect(page.locator(".ticket-meta .status")).to_have_text("в работе")
 
 
 def test_an_expired_session_signs_in_again_and_comes_back_with_the_draft(

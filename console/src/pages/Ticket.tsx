@@ -95,6 +95,8 @@ export function Ticket(props: { id: string }) {
   }
   const { ticket, messages, history } = data;
   const shared = { ticket, act, outcomes, busy };
+  // Also said at the top: the reloaded ticket may no longer offer the form that failed.
+  const conflicted = Object.values(outcomes).some((outcome) => outcome.conflict);
   return (
     <article class="ticket" aria-labelledby="page-title">
       <header class="ticket-head">
@@ -113,6 +115,11 @@ export function Ticket(props: { id: string }) {
         <button type="button" class="secondary" onClick={() => void load()}>
           {t("reload")}
         </button>
+        {conflicted && (
+          <p class="error conflict ticket-conflict" id="ticket-conflict" role="status">
+            {t("conflict")}
+          </p>
+        )}
       </header>
       <div class="ticket-grid">
         <div class="ticket-main">
@@ -126,7 +133,13 @@ export function Ticket(props: { id: string }) {
               ))}
             </ol>
           </section>
-          {WRITTEN.includes(ticket.channel) ? <ReplyForm {...shared} /> : <p class="notice">{t("no_reply_channel")}</p>}
+          {!WRITTEN.includes(ticket.channel) ? (
+            <p class="notice">{t("no_reply_channel")}</p>
+          ) : ["resolved", "closed"].includes(ticket.status) ? (
+            <p class="notice">{t("reopen_to_reply")}</p>
+          ) : (
+            <ReplyForm {...shared} />
+          )}
           <CommentForm {...shared} />
         </div>
         <aside class="ticket-side">
@@ -199,7 +212,11 @@ function MessageItem(props: { message: Message }) {
         </ul>
       )}
       {message.buttons.length > 0 && (
-        <p class="muted small">[{message.buttons.map((b) => b.text).join("] [")}]</p>
+        <ul class="buttons" aria-label={t("buttons")}>
+          {message.buttons.map((button, index) => (
+            <li key={index}>{button.label}</li>
+          ))}
+        </ul>
       )}
       {message.delivery === "failed" && message.error && (
         <p class="error small delivery-error">{message.error}</p>
