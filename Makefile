@@ -7,12 +7,16 @@ REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= $(REGION)
 FUNCTIONS := $(wildcard functions/*/app.py)
+# The web console (console/): npm ci when the lock file changes, a build when a source does.
+CONSOLE_STAMP := console/node_modules/.package-lock.json
+CONSOLE_SOURCES := console/index.html console/vite.config.ts console/tsconfig.json \
+	$(shell find console/src -type f 2>/dev/null)
 
 .PHONY: help run test check lint typecheck unit integration e2e bench soak token reset redrive \
-	build clean policy sweep clock
+	build clean policy sweep clock console console-publish browser
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(PY):
 	@echo "Creating $(VENV) with Python 3.12..."
@@ -29,8 +33,25 @@ $(VENV)/.dev: $(VENV)/.run requirements-dev.txt
 	@$(PIP) -r requirements-dev.txt
 	@touch $@
 
-run: $(VENV)/.run ## start the local stack (Ctrl-C stops; state kept in .local/)
+run: $(VENV)/.run console/dist/index.html ## start the local stack and the console (Ctrl-C stops; state kept in .local/)
 	@$(PY) -m infra.local_stack
+
+$(CONSOLE_STAMP): console/package.json console/package-lock.json
+	@command -v npm >/dev/null || { echo "The web console needs Node.js 20.19+ with npm: install it and rerun"; exit 1; }
+	@echo "Installing the web console's npm packages (npm ci, a few seconds)..."
+	@cd console && npm ci --no-audit --no-fund --loglevel=error
+
+console/dist/index.html: $(CONSOLE_STAMP) $(CONSOLE_SOURCES)
+	@echo "Building the web console into console/dist..."
+	@cd console && npm run --silent build -- --logLevel warn
+
+console: console/dist/index.html ## build the web console (npm ci, tsc, vite) into console/dist
+
+console-publish: $(VENV)/.run console/dist/index.html ## upload the console to a deployed stack: make console-publish STACK=helpdesk-dev
+	$(PY) console/publish.py --stack $(or $(STACK),helpdesk-dev) $(if $(AWS_REGION),--region $(AWS_REGION))
+
+browser: ## install Debian's Chromium for the browser tests (root, apt-get), if it is missing
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 token: $(VENV)/.run ## print a dev JWT: make token ROLE=agent [SUB=alice]
 	@$(PY) -m infra.dev_auth $(or $(ROLE),agent) $(SUB)
@@ -58,7 +79,7 @@ policy: $(VENV)/.dev ## policy-as-code on template.yaml (checkov; rules in infra
 	PYTHON=$(PY) infra/policy/check.sh
 
 typecheck: $(VENV)/.dev ## mypy (strict) on the core, each function, the local stack, bench, tests
-	$(VENV)/bin/mypy layers/core/helpdesk infra benchmarks tests
+	$(VENV)/bin/mypy layers/core/helpdesk infra benchmarks tests console/publish.py
 	@for handler in $(FUNCTIONS); do $(VENV)/bin/mypy $$handler || exit 1; done
 
 check: $(VENV)/.dev ## the fast loop: ruff, mypy and the unit tests
@@ -73,10 +94,10 @@ unit: $(VENV)/.dev ## the unit tests (pure core, no network)
 integration: $(VENV)/.dev ## the handlers on moto
 	$(PY) -m pytest tests/integration
 
-e2e: $(VENV)/.dev ## the local stack over HTTP
+e2e: $(VENV)/.dev console/dist/index.html ## the local stack over HTTP, and the console in Chromium
 	$(PY) -m pytest tests/e2e
 
-test: lint ## lint, then every test suite (unit, integration, end-to-end)
+test: lint console/dist/index.html ## lint, then every test suite (unit, integration, end-to-end, browser)
 	$(PY) -m pytest tests
 
 bench: $(VENV)/.dev ## AWS calls, write units, handler times per event; local stack latency
@@ -91,4 +112,4 @@ build: $(VENV)/.dev ## sam build (needs Python 3.12 on PATH, e.g. via pyenv)
 	PYENV_VERSION=$(PYTHON_VERSION) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build
 
 clean: ## remove the virtualenv and build output
-	rm -rf .aws-sam $(VENV) infra/policy/.venv
+	rm -rf .aws-sam $(VENV) infra/policy/.venv console/node_modules console/dist

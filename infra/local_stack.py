@@ -10,6 +10,9 @@ Telegram and WhatsApp and records what would be sent.
 State survives a restart and a crash: every acknowledged write is journaled before it is
 answered and the journal is folded into .local/state.json now and then (infra/state.py).
 One stack per state directory (infra/stack_lock.py); `make reset` empties it.
+
+The web console (console/, built into console/dist by `make run`) is served at / with its
+config.json; `POST /_local/token` gives it development tokens, as `make token` does.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import errno
 import gc
 import json
 import logging
+import mimetypes
 import os
+import re
 import signal
 import sys
 import threading
@@ -68,6 +73,18 @@ COMPACT_EVERY_SECONDS = 60  # fold a quiet journal in too, so restarts replay li
 RETRY_SAVE_SECONDS = 10
 STOP_WITHIN_SECONDS = 10  # after this, exit anyway: the journal already holds every write
 PORT_VARIABLES = {"api": "LOCAL_PORT", "sandbox": "SANDBOX_PORT", "moto": "MOTO_PORT"}
+CONSOLE_DIR = ROOT / "console" / "dist"
+USER_ID = re.compile(r"^[A-Za-z0-9@._+:-]{1,128}$")  # as the API's assignee (http/bodies.py)
+# What the deployed console gets from CloudFront (template.yaml, ConsoleSecurityHeaders),
+# less the identity provider: the page may talk to its own origin only.
+CONSOLE_HEADERS = {
+    "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; media-src 'self' https: http:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
 
 
 @dataclass
@@ -385,6 +402,8 @@ class LocalStack:
         origin = headers.get("origin")
         if origin and origin not in self.ports.api_origins():
             return _json(403, {"message": "cross-origin requests are refused"})
+        if path == "/_local/token":
+            return self.issue_token(headers, body)
         if path.startswith("/_local/sweeps/"):
             name = path.removeprefix("/_local/sweeps/")
             found = [
@@ -411,7 +430,71 @@ class LocalStack:
             else:
                 os.environ.pop("HELPDESK_NOW", None)
             return _json(200, {"now": os.environ.get("HELPDESK_NOW") or "real time"})
-        return _json(404, {"message": "local routes: /_local/sweeps/<name>, /_local/clock"})
+        return _json(
+            404, {"message": "local routes: /_local/sweeps/<name>, /_local/clock, /_local/token"}
+        )
+
+    def issue_token(
+        self, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, str], bytes]:
+        """`make token` for the console's sign-in form: {"role", "sub"} -> {"token"}.
+
+        Local only, like every /_local/ door: a page of another origin is refused (above), and
+        so is a Host that is not this stack's loopback address (a DNS-rebound name)."""
+        hosts = {origin.removeprefix("http://") for origin in self.ports.api_origins()}
+        if headers.get("host") not in hosts:
+            return _error(403, "forbidden", "development tokens are given on loopback only")
+        try:
+            wanted = json.loads(body or b"{}")
+        except ValueError:
+            return _error(400, "malformed_json", "the request body is not valid JSON")
+        if not isinstance(wanted, dict):
+            return _error(422, "invalid_request", 'give {"role": "agent", "sub": "alice"}')
+        role, subject = wanted.get("role", "agent"), wanted.get("sub") or None
+        if role not in dev_auth.ROLES:
+            message = f"role must be one of: {', '.join(dev_auth.ROLES)}"
+            return _error(422, "invalid_request", message, field="role")
+        if subject is not None and not (isinstance(subject, str) and USER_ID.match(subject)):
+            message = "a user id is 1-128 letters, digits and @ . _ + : -"
+            return _error(422, "invalid_request", message, field="sub")
+        token = dev_auth.issue(role, subject)
+        claims = jwt.decode(token, options={"verify_signature": False})
+        return _json(
+            200, {"token": token, "sub": claims["sub"], "role": role, "exp": claims["exp"]}
+        )
+
+    def console(self, path: str) -> tuple[int, dict[str, str], bytes] | None:
+        """The web console's files (GET / and /assets/...) and its config.json; None when the
+        path is not the console's."""
+        if path == "/config.json":
+            config = {
+                "auth": "local",
+                "api_base": "",
+                "groups_claim": os.environ.get("GROUPS_CLAIM") or "cognito:groups",
+                "refresh_seconds": int(os.environ.get("CONSOLE_REFRESH_SECONDS") or 5),
+            }
+            return 200, {**CONSOLE_HEADERS, "cache-control": "no-cache"}, _dumps(config)
+        if path in ("/", "/index.html"):
+            name, cache = "index.html", "no-cache"
+        elif path.startswith("/assets/"):
+            name, cache = path.lstrip("/"), "public, max-age=31536000, immutable"
+        else:
+            return None
+        root = CONSOLE_DIR.resolve()
+        file = (root / name).resolve()
+        if not file.is_relative_to(root) or not file.is_file():
+            if name != "index.html":
+                return _json(404, {"message": "Not Found"})
+            page = (
+                "<!doctype html><title>Console not built</title><p>The console is not built: "
+                "<code>make run</code> builds it (or <code>make console</code>).</p>"
+            )
+            return 503, {"content-type": "text/html; charset=utf-8"}, page.encode()
+        kind = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if kind.startswith("text/") or kind.endswith(("javascript", "json", "svg+xml")):
+            kind += "; charset=utf-8"
+        headers = {**CONSOLE_HEADERS, "content-type": kind, "cache-control": cache}
+        return 200, headers, file.read_bytes()
 
     def handle_http(
         self, method: str, target: str, headers: dict[str, str], body: bytes
@@ -426,7 +509,8 @@ class LocalStack:
             if parameters is not None:
                 break
         else:
-            return _json(404, {"message": "Not Found"})
+            found = self.console(parts.path) if method == "GET" else None
+            return found or _json(404, {"message": "Not Found"})
         claims = None
         if route.authorized:
             try:
@@ -526,6 +610,7 @@ class LocalStack:
         api = f"http://127.0.0.1:{self.ports.api}"
         lines = [
             "Helpdesk local stack is up.",
+            f"  console        {api}/   (sign in with any user id as agent or lead)",
             f"  API            {api}   (OpenAPI: {api}/openapi.json, health: {api}{HEALTH_PATH})",
             f"  routes         {len(self.routes)} from template.yaml",
             f"  sandbox        http://127.0.0.1:{self.ports.sandbox}/outbox  "
@@ -580,6 +665,17 @@ def _settle_memory() -> None:
 
 def _json(status: int, body: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     return status, {"content-type": "application/json"}, json.dumps(body).encode()
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _error(
+    status: int, code: str, message: str, **details: Any
+) -> tuple[int, dict[str, str], bytes]:
+    """The API's error shape, {"error": {"code", "message", ...}}, for the console's doors."""
+    return _json(status, {"error": {"code": code, "message": message, **details}})
 
 
 def _refuse_to_start(message: str) -> None:

@@ -1,0 +1,86 @@
+// The one client of the helpdesk JSON API. Every error becomes an ApiError carrying the
+// API's own code, message and details ({"error": {"code", "message", ...}}); a 401 ends the
+// session and sends the agent to sign in, and back to the same page afterwards.
+import { config } from "./config";
+import { session, sessionExpired } from "./auth";
+import { t } from "./i18n";
+
+export type Problem = { where: string; problem: string };
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+
+  /** Field-level problems of a 422, keyed by the field's name ("body.text" -> "text"). */
+  fieldProblems(): Record<string, string> {
+    const found: Record<string, string> = {};
+    const problems = (this.details.problems as Problem[] | undefined) ?? [];
+    for (const { where, problem } of problems) {
+      const parts = where.split(".");
+      const name = parts.length > 1 ? parts[1] : parts[0];
+      found[name] = found[name] ? `${found[name]}; ${problem}` : problem;
+    }
+    const field = this.details.field;
+    if (typeof field === "string" && !found[field]) found[field] = this.message;
+    return found;
+  }
+}
+
+/** Counts calls, so the benchmark and the tests can see how many a refresh makes. */
+export const counters = { calls: 0 };
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const current = session();
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (current) headers.Authorization = `Bearer ${current.token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  counters.calls += 1;
+  let response: Response;
+  try {
+    response = await fetch(`${config().api_base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, "network", t("error_network"));
+  }
+  const text = await response.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (response.status === 401) {
+    sessionExpired();
+    throw new ApiError(401, "unauthorized", t("session_expired"));
+  }
+  if (!response.ok) {
+    const error = (data as { error?: Record<string, unknown> } | null)?.error;
+    if (error && typeof error.message === "string") {
+      const { code, message, ...details } = error;
+      throw new ApiError(response.status, String(code ?? "error"), message, details);
+    }
+    const message = (data as { message?: string } | null)?.message ?? response.statusText;
+    throw new ApiError(response.status, "http_" + response.status, message || `HTTP ${response.status}`);
+  }
+  return data as T;
+}
+
+export function query(values: Record<string, string | number | undefined | null>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(values)) {
+    if (value !== undefined && value !== null && value !== "") params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}

@@ -1,0 +1,111 @@
+// The shapes the API answers (GET /openapi.json: TicketSummary, Ticket, Conversation, ...).
+export type TicketSummary = {
+  id: string;
+  direction: string;
+  channel: string;
+  customer_id: string;
+  customer_name: string | null;
+  customer_address: string | null;
+  status: string;
+  category: string | null;
+  topic: string | null;
+  priority: string;
+  assignee: string | null;
+  subject: string | null;
+  created_at: string;
+  first_response_at: string | null;
+  resolved_at: string | null;
+  flags: string[];
+  our_client: boolean;
+  difficulty: number | null;
+  response_due: string | null;
+};
+
+export type TicketPage = { tickets: TicketSummary[]; next_cursor: string | null };
+
+export type Clock = {
+  state: "running" | "paused" | "met" | "stopped";
+  due: string | null;
+  warned_at: string | null;
+  breached_at: string | null;
+  met_at: string | null;
+};
+
+export type Call = {
+  call_direction?: string;
+  from_number?: string;
+  to_number?: string;
+  started_at?: string;
+  answered_at?: string;
+  ended_at?: string;
+  status?: string;
+  duration_seconds?: number;
+  talk_seconds?: number;
+  agent?: string;
+  recording_url?: string;
+  timeline?: [string, string, string][];
+  problem_threshold_seconds?: number;
+};
+
+export type Ticket = TicketSummary & {
+  version: number;
+  updated_at: string;
+  priority_reason: string | null;
+  external_task_url: string | null;
+  hold_reason: string | null;
+  resolution: string | null;
+  closed_at: string | null;
+  sla: Record<string, Clock>;
+  call: Call | null;
+  call_review: { verdict: string; note: string | null; by: string; at: string } | null;
+  waiting_on_client: boolean;
+};
+
+export type Attachment = { kind?: string; file_name?: string | null; caption?: string | null; mime_type?: string | null };
+
+export type Message = {
+  id: string;
+  kind: "inbound" | "reply" | "comment" | "auto" | "notice";
+  author: string;
+  text: string;
+  at: string;
+  channel: string;
+  delivery: string | null;
+  attachments: Attachment[];
+  error: string | null;
+  last_error: string | null;
+  edited: boolean;
+  buttons: { label?: string; data?: string }[];
+};
+
+export type HistoryEntry = {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  changes: Record<string, [unknown, unknown]>;
+  note: string | null;
+};
+
+export type Conversation = { ticket: Ticket; messages: Message[]; history: HistoryEntry[] };
+
+export type Callback = TicketSummary & {
+  missed_at: string;
+  call_back_by: string;
+  attempts: number;
+  escalated: boolean;
+  meant_for: string | null;
+  client_number: string | null;
+};
+
+export type Customer = {
+  id: string;
+  name: string | null;
+  phone: string | null;
+  groups: string[];
+  identities: string[];
+  created_at: string;
+  version: number;
+};
+
+export type CustomerView = { customer: Customer; tickets: TicketSummary[]; history: HistoryEntry[] };
