@@ -30,6 +30,22 @@ export class ApiError extends Error {
     if (typeof field === "string" && !found[field]) found[field] = this.message;
     return found;
   }
+
+  /** Field-level problems of a 422 keyed by their whole path ("body.text.ru" -> "text.ru"). */
+  problemsByPath(): Record<string, string> {
+    const found: Record<string, string> = {};
+    const problems = (this.details.problems as Problem[] | undefined) ?? [];
+    for (const { where, problem } of problems) {
+      const path = where.replace(/^body\./, "");
+      found[path] = found[path] ? `${found[path]}; ${problem}` : problem;
+    }
+    return found;
+  }
+
+  /** No answer, or a gateway's: the request may have been carried out all the same. */
+  get outcomeUnknown(): boolean {
+    return this.status === 0 || this.status >= 500;
+  }
 }
 
 /** Counts calls, so the benchmark and the tests can see how many a refresh makes. */

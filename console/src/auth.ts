@@ -36,6 +36,16 @@ export function hasRole(role: string): boolean {
   return Boolean(current?.roles.includes(role));
 }
 
+/** Agents and leads work tickets (the tickets API's roles). */
+export function isStaff(): boolean {
+  return hasRole("agent") || hasRole("lead");
+}
+
+/** Where a user starts: the queue, or the incidents for a commander who is not also staff. */
+export function home(): string {
+  return !isStaff() && hasRole("commander") ? "#/incidents" : "#/queue";
+}
+
 /** The claims of a JWT, unverified: only to show who is signed in and which forms to offer
  * (the API checks the token itself). */
 function claims(token: string): Record<string, unknown> {
@@ -92,7 +102,7 @@ export function rememberReturn(hash: string): void {
 }
 
 export function afterSignIn(): void {
-  const back = sessionStorage.getItem(RETURN_TO) || "#/queue";
+  const back = sessionStorage.getItem(RETURN_TO) || home();
   sessionStorage.removeItem(RETURN_TO);
   navigate(back);
 }

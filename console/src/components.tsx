@@ -51,6 +51,35 @@ export function FormError(props: { id: string; error?: string | null }) {
   ) : null;
 }
 
+/** An API error beside the fields it is about: `fields` names the body paths each field shows
+ * ("text.ru"; a path also covers what lies under it, "directions" covers "directions.0"), and
+ * a refusal whose details name a field's list (`{"directions": ["d0"]}`) is shown there too.
+ * Whatever no field shows goes beside the button (`form`); after an unanswered request it
+ * says that pressing again is safe. */
+export function placeError(
+  error: ApiError | null | undefined,
+  fields: Record<string, string[]>,
+): { field: Record<string, string | undefined>; form?: string } {
+  const field: Record<string, string | undefined> = {};
+  if (!error) return { field };
+  const problems = error.problemsByPath();
+  const left = new Set(Object.keys(problems));
+  for (const [name, paths] of Object.entries(fields)) {
+    const found = Object.keys(problems).filter((path) =>
+      paths.some((wanted) => path === wanted || path.startsWith(`${wanted}.`)),
+    );
+    found.forEach((path) => left.delete(path));
+    if (found.length) field[name] = found.map((path) => problems[path]).join("; ");
+  }
+  if (Object.keys(problems).length === 0) {
+    const named = Object.keys(fields).find((name) => name in error.details || error.details.field === name);
+    if (named) return { field: { [named]: error.message } };
+  }
+  if (Object.keys(problems).length > 0 && left.size === 0) return { field };
+  const form = error.outcomeUnknown ? `${error.message} ${t("retry_same")}` : error.message;
+  return { field, form };
+}
+
 export function errorText(error: unknown): string {
   if (error instanceof ApiError) return error.message;
   return error instanceof Error ? error.message : String(error);

@@ -1,11 +1,13 @@
 import { render } from "preact";
 import { useEffect } from "preact/hooks";
-import { completeOidc, rememberReturn, session, signOut } from "./auth";
+import { completeOidc, hasRole, home, isStaff, rememberReturn, session, signOut } from "./auth";
 import { loadConfig } from "./config";
 import { lang, setLang, t, useLang, type Lang } from "./i18n";
 import { navigate, useRoute } from "./router";
 import { Callbacks } from "./pages/Callbacks";
 import { Customer } from "./pages/Customer";
+import { Incident } from "./pages/Incident";
+import { Incidents } from "./pages/Incidents";
 import { Queue } from "./pages/Queue";
 import { SignIn } from "./pages/SignIn";
 import { Ticket } from "./pages/Ticket";
@@ -27,10 +29,13 @@ function Page() {
   }, [route.path.join("/")]);
 
   if (first === "signin" || !signedIn) return <SignIn />;
-  if (!first || first === "queue") return <Queue route={route} />;
+  if (!first) return home() === "#/incidents" ? <Incidents /> : <Queue route={route} />;
+  if (first === "queue") return <Queue route={route} />;
   if (first === "tickets" && second) return <Ticket id={second} key={second} />;
   if (first === "callbacks") return <Callbacks route={route} />;
   if (first === "customers" && second) return <Customer id={second} key={second} />;
+  if (first === "incidents" && second) return <Incident id={second} key={second} />;
+  if (first === "incidents") return <Incidents />;
   return (
     <section>
       <h1 id="page-title" tabIndex={-1}>
@@ -44,7 +49,9 @@ function App() {
   const current = useLang();
   const route = useRoute();
   const who = session();
-  const section = route.path[0] ?? "queue";
+  const section = route.path[0] ?? home().slice(2);
+  // Agents and leads work tickets; commanders run incidents (someone may be both).
+  const tickets = Boolean(who) && (isStaff() || !hasRole("commander"));
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById("main")?.focus(); }}>
@@ -54,12 +61,21 @@ function App() {
         <p class="brand">{t("app_title")}</p>
         {who && (
           <nav aria-label={t("app_title")}>
-            <a href="#/queue" aria-current={section === "queue" ? "page" : undefined}>
-              {t("nav_queue")}
-            </a>
-            <a href="#/callbacks" aria-current={section === "callbacks" ? "page" : undefined}>
-              {t("nav_callbacks")}
-            </a>
+            {tickets && (
+              <>
+                <a href="#/queue" aria-current={section === "queue" ? "page" : undefined}>
+                  {t("nav_queue")}
+                </a>
+                <a href="#/callbacks" aria-current={section === "callbacks" ? "page" : undefined}>
+                  {t("nav_callbacks")}
+                </a>
+              </>
+            )}
+            {hasRole("commander") && (
+              <a href="#/incidents" aria-current={section === "incidents" ? "page" : undefined}>
+                {t("nav_incidents")}
+              </a>
+            )}
           </nav>
         )}
         <div class="top-right">
@@ -104,7 +120,8 @@ async function boot() {
     root.textContent = String(error);
     return;
   }
-  if (!location.hash) history.replaceState(null, "", "#/queue");
+  // Signed in: the user's start page. Not yet: sign in first, then home() (auth.ts).
+  if (!location.hash && session()) history.replaceState(null, "", home());
   render(<App />, root);
 }
 

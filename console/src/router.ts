@@ -39,3 +39,7 @@ export function ticketHref(id: string): string {
 export function customerHref(id: string): string {
   return `#/customers/${encodeURIComponent(id)}`;
 }
+
+export function incidentHref(id: string): string {
+  return `#/incidents/${encodeURIComponent(id)}`;
+}

@@ -109,3 +109,40 @@ export type Customer = {
 };
 
 export type CustomerView = { customer: Customer; tickets: TicketSummary[]; history: HistoryEntry[] };
+
+// Incident notices (GET /broadcasts, GET /broadcasts/{id}).
+export type Severity = "red" | "yellow" | "green";
+
+export type NoticePost = {
+  revision: number;
+  kind: "started" | "update" | "resolved";
+  text: Record<string, string>;
+  eta: string | null;
+  at: string;
+  by: string;
+};
+
+/** How far one revision has gone out in one channel (pending: queued, not yet sent or failed). */
+export type DeliveryCounts = { queued: number; sent: number; failed: number; skipped: number; pending: number };
+
+export type Notice = {
+  id: string;
+  severity: Severity;
+  colour: string;
+  state: "active" | "resolved";
+  directions: string[];
+  channels: string[];
+  text: Record<string, string>;
+  eta: string | null;
+  started_at: string;
+  updated_at: string;
+  resolved_at: string | null;
+  created_by: string;
+  revision: number;
+  version: number;
+  resolve_linked: boolean;
+  posts: NoticePost[];
+  /** Only in GET /broadcasts/{id}: {revision: {channel: counts}}; a revision or a channel
+   * nobody has been counted for yet is absent. */
+  delivery?: Record<string, Record<string, DeliveryCounts>>;
+};

@@ -66,6 +66,34 @@ def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
         running.stop()
 
 
+def browser_fixture(sync_api: Any) -> Iterator[Any]:
+    """Debian's Chromium for a module's tests (skipped when it is not installed)."""
+    chromium_or_skip()
+    with sync_api.sync_playwright() as playwright:
+        launched = launch(playwright)
+        yield launched
+        launched.close()
+
+
+def page_fixture(browser: Any) -> Iterator[Any]:
+    """A fresh tab with its own sessionStorage and localStorage (a new user), in Russian and
+    Moscow time; a script error or a Content-Security-Policy violation fails the test."""
+    context = browser.new_context(viewport=DESKTOP, locale="ru-RU", timezone_id="Europe/Moscow")
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    errors: list[str] = []
+
+    def refused(message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            errors.append(message.text)
+
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.on("console", refused)
+    yield opened
+    context.close()
+    assert not errors, errors
+
+
 def wait_for[T](check: Callable[[], T | None], timeout: float = 15.0) -> T:
     deadline = time.monotonic() + timeout
     while True:

@@ -23,10 +23,10 @@ from tests.e2e.console_support import (
     PHONE,
     Api,
     api_requests,
-    chromium_or_skip,
-    launch,
+    browser_fixture,
     missed_call,
     outbox_texts,
+    page_fixture,
     problem_call,
     screenshot,
     set_clock,
@@ -48,24 +48,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    chromium_or_skip()
-    with sync_api.sync_playwright() as playwright:
-        launched = launch(playwright)
-        yield launched
-        launched.close()
+    yield from browser_fixture(sync_api)
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh tab with its own sessionStorage and localStorage (a new agent)."""
-    context = browser.new_context(viewport=DESKTOP, locale="ru-RU", timezone_id="Europe/Moscow")
-    context.set_default_timeout(10_000)
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert not errors, errors
+    yield from page_fixture(browser)
 
 
 def refresh_until(page: Any, check: Any) -> None:

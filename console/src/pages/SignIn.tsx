@@ -63,6 +63,7 @@ export function SignIn() {
               >
                 <option value="agent">{t("role_agent")}</option>
                 <option value="lead">{t("role_lead")}</option>
+                <option value="commander">{t("role_commander")}</option>
               </select>
             </Field>
           </>
