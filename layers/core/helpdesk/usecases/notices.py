@@ -390,6 +390,8 @@ class NoticeDelivery:
         desk = TicketDesk(self.store, self.queue, self.settings, self.clock)
         actor = Actor(user_id=post.by, roles=frozenset({"commander"}))
         ticket_ids, following = self.store.notices.linked(notice.id, job.after)
+        told: Counter[str] = Counter()
+        now = self.clock()
         for ticket_id in ticket_ids:
             try:
                 ticket = self.store.tickets.get(ticket_id)
@@ -404,6 +406,16 @@ class NoticeDelivery:
                 )
             except (InvalidTransition, NotFound):
                 continue  # resolved or closed by an agent meanwhile
+            if ticket.channel.value in notice.channels and ticket.recipient_id:
+                # The client heard it in their ticket: the fan-out of the resolution skips
+                # them (unless it reached them first).
+                address = incidents.audience_address(ticket.channel.value, ticket.recipient_id)
+                where = (notice.id, notice.revision, ticket.channel.value, address)
+                if self.store.deliveries.claim(*where, now, now + LEASE).ours:
+                    self._finish(finished(*where, "sent", error=f"told in ticket {ticket_id}"))
+                    told[ticket.channel.value] += 1
+        for channel, count in told.items():
+            self.store.notices.count(notice.id, notice.revision, channel, {"sent": count}, now)
         if following:
             self.queue.send([job.model_copy(update={"after": following})])
 
