@@ -445,6 +445,7 @@ class NoticeDelivery:
         now = self.clock()
         counts = {"under_way": 0, "restarted": 0, "swept_up": 0, "done": 0}
         under_way = self.store.notices.under_way()
+        self._repost({str(f["notice_id"]) for f in under_way}, now)
         progress: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
         for fan_out in under_way:
             counts["under_way"] += 1
@@ -490,6 +491,30 @@ class NoticeDelivery:
             self.queue.send([job])
             counts["swept_up" if fan_out["state"] == "expanded" else "restarted"] += 1
         return counts
+
+    def _repost(self, notice_ids: set[str], now: datetime) -> None:
+        """A channel post behind its notice for long (its job was lost): post it again."""
+        jobs: list[Job] = []
+        for notice_id in sorted(notice_ids):
+            notice = self.store.notices.get(notice_id)
+            if now - notice.updated_at < STALL:
+                continue
+            for direction in notice.directions:
+                if not self.settings().direction(direction).incident_channel_id:
+                    continue
+                record = self.store.notices.channel_post(notice_id, direction)
+                behind = record is None or (
+                    record.get("state") == "posted"
+                    and int(record.get("revision", 0)) < notice.revision
+                )
+                if behind:
+                    jobs.append(
+                        ChannelPostJob(
+                            notice_id=notice_id, direction=direction, revision=notice.revision
+                        )
+                    )
+        if jobs:
+            self.queue.send(jobs)
 
     def _reconcile(self, notice_id: str, revision: int, channel: str, now: datetime) -> None:
         """Exact counters from the deliveries; claims whose sender died are failed, once."""
