@@ -60,8 +60,8 @@ from helpdesk.settings import Settings, get_settings
 from helpdesk.sla import attention_at, lapses, policy_for
 from helpdesk.store import Store, keys
 from helpdesk.store.calls import call_record
-from helpdesk.store.customers import reached
 from helpdesk.store.codec import to_dynamo
+from helpdesk.store.customers import reached
 from helpdesk.store.items import ticket_item, timer_item
 from helpdesk.telephony.base import CallEvent
 from helpdesk.tickets import TicketChange

@@ -26,9 +26,10 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 
 
-def load_function(spec: FunctionSpec) -> ModuleType:
-    """Import functions/<name>/app.py under a unique name: handlers never clash or share."""
-    module_name = f"fn_{spec.code_dir.name}_{spec.module}"
+def load_function(spec: FunctionSpec, instance: int = 0) -> ModuleType:
+    """Import functions/<name>/app.py under a unique name: handlers never clash or share.
+    Each `instance` is a separate copy, as separate Lambda instances are."""
+    module_name = f"fn_{spec.code_dir.name}_{spec.module}" + (f"_{instance}" if instance else "")
     if module_name in sys.modules:
         return sys.modules[module_name]
     layer = str(ROOT / "layers" / "core")

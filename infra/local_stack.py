@@ -107,6 +107,15 @@ class Ports:
         return frozenset({f"http://127.0.0.1:{self.api}", f"http://localhost:{self.api}"})
 
 
+def queue_workers() -> int:
+    """Concurrent instances of each queue consumer (LOCAL_QUEUE_WORKERS, default 4): the
+    dispatcher paces incident fan-out across instances, as it does in Lambda."""
+    value = os.environ.get("LOCAL_QUEUE_WORKERS") or "4"
+    if not value.isdigit() or not 1 <= int(value) <= 32:
+        raise SystemExit(f"LOCAL_QUEUE_WORKERS must be 1-32, not {value!r}")
+    return int(value)
+
+
 def dev_defaults(ports: Ports) -> dict[str, str]:
     """What `make run` uses for variables neither the shell nor the template sets."""
     sandbox = f"http://127.0.0.1:{ports.sandbox}"
@@ -169,21 +178,24 @@ def _names_resource(value: Any, references: Mapping[str, str]) -> bool:
 
 @dataclass
 class Invoker:
-    """Runs handlers one at a time per function, as one warm Lambda instance would."""
+    """Runs handlers as warm Lambda instances would: each instance one event at a time; queue
+    consumers have `queue_workers` instances (Lambda runs several on a busy queue)."""
 
     specs: dict[str, FunctionSpec]
-    modules: dict[str, Any] = field(default_factory=dict)
-    locks: dict[str, threading.Lock] = field(default_factory=dict)
+    queue_workers: int = 1
+    modules: dict[tuple[str, int], Any] = field(default_factory=dict)
+    locks: dict[tuple[str, int], threading.Lock] = field(default_factory=dict)
 
     def load_all(self) -> None:
         for name, spec in self.specs.items():
-            self.modules[name] = load_function(spec)
-            self.locks[name] = threading.Lock()
+            for instance in range(self.queue_workers if spec.queue_sources else 1):
+                self.modules[name, instance] = load_function(spec, instance)
+                self.locks[name, instance] = threading.Lock()
 
-    def invoke(self, name: str, event: dict[str, Any]) -> Any:
+    def invoke(self, name: str, event: dict[str, Any], instance: int = 0) -> Any:
         spec = self.specs[name]
-        handler = getattr(self.modules[name], spec.handler)
-        with self.locks[name]:
+        handler = getattr(self.modules[name, instance], spec.handler)
+        with self.locks[name, instance]:
             return handler(event, LambdaContext(name, timeout_seconds=spec.timeout))
 
 
@@ -339,7 +351,7 @@ class LocalStack:
 
     # -- event sources ------------------------------------------------------------------
 
-    def poll_queue(self, function: str, queue_id: str, batch_size: int) -> None:
+    def poll_queue(self, function: str, queue_id: str, batch_size: int, instance: int = 0) -> None:
         url, arn = self.queue_urls[queue_id], self.queue_arns[queue_id]
         while not self.stopping.is_set():
             try:
@@ -357,7 +369,8 @@ class LocalStack:
             if not received or self.stopping.is_set():
                 continue  # unprocessed messages become visible again: nothing is lost
             try:
-                result = self.invoker.invoke(function, sqs_event(received, arn)) or {}
+                event = sqs_event(received, arn)
+                result = self.invoker.invoke(function, event, instance) or {}
                 failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
             except Exception:
                 log.exception("%s failed on a batch", function)
@@ -593,11 +606,12 @@ class LocalStack:
         self.sandbox.start()
         self.start_aws()
         restored = self.restore()
-        self.invoker = Invoker(self.specs)
+        self.invoker = Invoker(self.specs, queue_workers=queue_workers())
         self.invoker.load_all()
         for name, spec in self.specs.items():
             for queue_id, batch_size in spec.queue_sources:
-                self._thread(self.poll_queue, name, queue_id, batch_size)
+                for instance in range(self.invoker.queue_workers):
+                    self._thread(self.poll_queue, name, queue_id, batch_size, instance)
             for expression in spec.schedules:
                 self._thread(self.run_schedule, name, expression)
         self._thread(self.compaction_loop)

@@ -76,8 +76,13 @@ class DispatchDriver:
         self.module = load_function(self.spec)
 
     def use(self, sender: Any) -> None:
+        """Every send of the dispatcher (ticket messages and incident notices) goes to
+        `sender`."""
         self.monkeypatch.setattr(
             self.module.dispatcher, "sender_for", lambda channel, service_id: sender
+        )
+        self.monkeypatch.setattr(
+            self.module.notices, "sender_for", lambda channel, service_id: sender
         )
 
     def invoke(self, received: list[dict[str, Any]]) -> dict[str, Any]:

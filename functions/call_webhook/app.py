@@ -31,7 +31,7 @@ def public_url() -> str:
 
 
 @app.post("/webhooks/calls/<provider>")
-def call_notification(provider: str) -> dict[str, Any]:
+def call_notification(provider: str) -> dict[str, Any] | Response[str]:
     request = telephony.CallRequest(
         provider,
         dict(app.current_event.headers),
@@ -45,6 +45,13 @@ def call_notification(provider: str) -> dict[str, Any]:
         return {"ok": True, "handled": "ignored"}
     outcome = switchboard.record(event)
     metrics.add_metric(name=f"call_{outcome.result}", unit=MetricUnit.Count, value=1)
+    # A provider waiting for call instructions (Twilio's voice request, Zadarma's
+    # NOTIFY_START) hears what the caller is told first: a red incident, out of hours.
+    answer, config = switchboard.line_answer(event)
+    instructions = telephony.call_instructions(request, answer, config)
+    if instructions is not None:
+        content_type, body = instructions
+        return Response(200, content_type, body)
     return {"ok": True, "handled": outcome.result, "ticket": outcome.ticket_id}
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -252,3 +253,27 @@ def channel_text(notice: Notice, language: str) -> str:
             lines.append(f"• {moment(post.at)}: {in_language(post.text, language)}")
     text = "\n".join(lines)
     return text if len(text) <= 4096 else text[:4093] + "…"
+
+
+@dataclass(frozen=True)
+class LineAnswer:
+    """What a caller hears before anything else: the incident (then on to an agent), or
+    the out-of-hours message (then the call ends: a missed call, called back)."""
+
+    reason: Literal["incident", "out_of_hours"]
+    text: str
+    hang_up: bool
+
+
+def line_answer(
+    active: list[dict[str, Any]], language: str, working: bool, out_of_hours_text: str
+) -> LineAnswer | None:
+    """A red incident of the direction is told to every caller; outside working hours the
+    calendar's message is; otherwise the call goes on as usual (None)."""
+    red = [entry for entry in active if entry["severity"] == "red"]
+    if red:
+        text = " ".join(in_language(entry["text"], language) for entry in red)
+        return LineAnswer("incident", text, hang_up=False)
+    if not working:
+        return LineAnswer("out_of_hours", out_of_hours_text, hang_up=True)
+    return None

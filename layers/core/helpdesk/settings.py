@@ -415,6 +415,12 @@ class DirectionConfig(_Config):
     incident_channel_id: str | None = Field(default=None, pattern=r"^(-?\d{1,20}|@\w{5,32})$")
     # Red incident notices to WhatsApp clients outside the 24-hour window (parameter: text).
     whatsapp_incident_template: str | None = None
+    # What callers hear first (a red incident; out of hours). Zadarma plays only files
+    # uploaded to its PBX (their ids here); Twilio speaks the text, then hands the call to
+    # `twilio_voice_url`, the TwiML that rings the agents.
+    zadarma_incident_file: str | None = Field(default=None, max_length=100)
+    zadarma_out_of_hours_file: str | None = Field(default=None, max_length=100)
+    twilio_voice_url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=500)
     lead_chat_id: str | None = None  # the lead's chat: breaches and missed calls escalate here
 
     @field_validator("timezone")

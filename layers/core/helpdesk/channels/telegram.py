@@ -304,10 +304,8 @@ class TelegramClient:
     def edit(self, recipient_id: str, message_id: str, text: str) -> None:
         """editMessageText: a channel post brought up to date in place. The Bot API refuses
         an edit that changes nothing ("message is not modified"): that is already done."""
-        payload = send_message_payload(OutboundText(recipient_id=recipient_id, text=text))
-        payload["message_id"] = int(message_id)
         try:
-            self._call("editMessageText", payload)
+            self._call("editMessageText", edit_message_payload(recipient_id, message_id, text))
         except PermanentSendError as error:
             if "message is not modified" not in str(error):
                 raise
@@ -356,6 +354,13 @@ def send_message_payload(message: OutboundText) -> dict[str, Any]:
     if message.buttons:
         row = [_inline_button(button) for button in message.buttons]
         payload["reply_markup"] = {"inline_keyboard": [row]}
+    return payload
+
+
+def edit_message_payload(recipient_id: str, message_id: str, text: str) -> dict[str, Any]:
+    """The editMessageText parameters that replace a message's text."""
+    payload = send_message_payload(OutboundText(recipient_id=recipient_id, text=text))
+    payload["message_id"] = int(message_id)
     return payload
 
 

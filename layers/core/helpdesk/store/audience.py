@@ -49,6 +49,25 @@ class Audience:
     def __init__(self, table: Table) -> None:
         self.table = table
 
+    def import_clients(
+        self, direction: str, channel: str, clients: list[tuple[str, str, str | None, datetime]]
+    ) -> None:
+        """Clients the direction knew before the helpdesk, (address, recipient id, service
+        id, last inbound), put 25 at a time (a backfill: it overwrites their opt-out)."""
+        self.table.put_many(
+            [
+                {
+                    **keys.audience(direction, channel, address),
+                    "type": "audience",
+                    "recipient_id": recipient,
+                    "service_id": service or "",
+                    "last_inbound_at": iso(at),
+                    "subscribed": True,
+                }
+                for address, recipient, service, at in clients
+            ]
+        )
+
     def get(self, direction: str, channel: str, address: str) -> dict[str, Any] | None:
         return self.table.get(keys.audience(direction, channel, address))
 

@@ -130,15 +130,16 @@ class Deliveries:
         self, notice_id: str, revision: int, channel: str | None = None
     ) -> dict[str, dict[str, Any]]:
         """channel#address -> the delivery (state, error): for counting and for tests."""
-        prefix = f"{channel}#" if channel else ""
+        condition = "PK = :pk"
+        values: dict[str, Any] = {":pk": {"S": keys.delivery(notice_id, revision, "", "")["PK"]}}
+        if channel:
+            condition += " AND begins_with(SK, :prefix)"
+            values[":prefix"] = {"S": f"{channel}#"}
         return {
             str(item["SK"]): item
             for item in self.table.query_all(
-                KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
-                ExpressionAttributeValues={
-                    ":pk": {"S": keys.delivery(notice_id, revision, "", "")["PK"]},
-                    ":prefix": {"S": prefix},
-                },
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
                 ProjectionExpression="SK, #state, #error",
                 ExpressionAttributeNames={"#state": "state", "#error": "error"},
             )

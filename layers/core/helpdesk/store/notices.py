@@ -15,6 +15,7 @@ from helpdesk.store.items import fields
 from helpdesk.store.table import Table, Write, put, put_new, update
 
 STATES = ("queued", "sent", "failed", "skipped")
+END = "#END"  # the cursor of a fan-out whose last page was taken
 
 
 def notice_item(notice: Notice) -> dict[str, Any]:
@@ -152,7 +153,7 @@ class Notices:
         `following`); False when another delivery of the same page job took it."""
         expression = "SET #cursor = :next, updated_at = :now, GSI3SK = :sort ADD pages :one"
         values: dict[str, Any] = {
-            ":next": following or "",
+            ":next": following or END,  # the last page: no delivery of any page matches
             ":now": iso(now),
             ":sort": f"{iso(now)}#{notice_id}#{revision}#{direction}#{channel}",
             ":one": 1,
@@ -173,13 +174,14 @@ class Notices:
 
     def under_way(self) -> list[dict[str, Any]]:
         """Fan-outs not yet done, oldest activity first (the notice sweep's worklist)."""
-        return list(
-            self.table.query_all(
-                IndexName="GSI3",
-                KeyConditionExpression="GSI3PK = :pk",
-                ExpressionAttributeValues={":pk": {"S": keys.FAN_OUTS}},
-            )
+        entries = self.table.query_all(
+            IndexName="GSI3",
+            KeyConditionExpression="GSI3PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": keys.FAN_OUTS}},
         )
+        # The index holds ticket fields only: the records themselves, by key.
+        found = self.table.get_many([{"PK": e["PK"], "SK": e["SK"]} for e in entries])
+        return sorted(found, key=lambda item: str(item["updated_at"]))
 
     def restart(self, fan_out: dict[str, Any], now: datetime) -> int | None:
         """Expand a stalled fan-out again from the start; the new generation, or None when

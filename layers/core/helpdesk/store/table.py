@@ -8,6 +8,7 @@ as a plain PutItem / UpdateItem (half the write units, same condition semantics)
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -186,6 +187,20 @@ class Table:
                 raise permanent from error
             raise
         return from_dynamo(response.get("Attributes") or {})
+
+    def put_many(self, items: Sequence[dict[str, Any]]) -> None:
+        """Unconditional puts, 25 to a BatchWriteItem, retrying what DynamoDB leaves over
+        (imports and backfills; never for changes that need a condition)."""
+        for start in range(0, len(items), 25):
+            pending = [{"PutRequest": {"Item": to_dynamo(i)}} for i in items[start : start + 25]]
+            for attempt in range(10):
+                response = self.client.batch_write_item(RequestItems={self.name: pending})
+                pending = (response.get("UnprocessedItems") or {}).get(self.name, [])
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)
+            if pending:
+                raise RuntimeError(f"DynamoDB left {len(pending)} items unwritten")
 
     def write_or_existing(self, write: Write) -> dict[str, Any] | None:
         """One conditional write; None when it landed, else the item that stopped it (one

@@ -4,12 +4,14 @@ picks the adapter for a webhook request."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from helpdesk import limits
 from helpdesk.errors import BadRequest, NotFound, Unauthorized
-from helpdesk.settings import get_settings
+from helpdesk.incidents import LineAnswer
+from helpdesk.settings import DirectionConfig, get_settings
 from helpdesk.telephony import generic, twilio, zadarma
 from helpdesk.telephony.base import CallEvent, MalformedCallback, UnsupportedEvent
 
@@ -97,3 +99,26 @@ def url_check(provider: str, params: dict[str, str]) -> str:
     if echo is None:
         raise BadRequest("only Zadarma's zd_echo check is answered on GET")
     return echo
+
+
+def call_instructions(
+    request: CallRequest, answer: LineAnswer | None, config: DirectionConfig
+) -> tuple[str, str] | None:
+    """(content type, body) when the provider waits for call instructions in its webhook's
+    response (Twilio's voice request, Zadarma's NOTIFY_START); None for everything else."""
+    if request.provider == "twilio" and twilio.is_voice_request(form(request.raw)):
+        text = answer.text if answer else None
+        hang_up = bool(answer and answer.hang_up)
+        body = twilio.twiml(text, config.language, hang_up, config.twilio_voice_url)
+        return "text/xml", body
+    if request.provider == "zadarma" and zadarma.is_call_start(form(request.raw)):
+        if answer is None:
+            return None
+        file = (
+            config.zadarma_incident_file
+            if answer.reason == "incident"
+            else config.zadarma_out_of_hours_file
+        )
+        instructions = zadarma.instructions(file, answer.hang_up)
+        return ("application/json", json.dumps(instructions)) if instructions else None
+    return None

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import xml.etree.ElementTree as ElementTree
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -189,3 +190,33 @@ def _timestamp(value: str | None, received_at: datetime | None) -> datetime:
         return parsed.astimezone(UTC)  # OverflowError past year 9999
     except (TypeError, ValueError, OverflowError):
         raise MalformedCallback(f"twilio Timestamp is not an RFC 2822 date: {value!r}") from None
+
+
+# <Say> voices that speak each language (Amazon Polly through Twilio).
+VOICES = {"ru": ("ru-RU", "Polly.Tatyana"), "en": ("en-US", "Polly.Joanna")}
+
+
+def is_voice_request(params: Mapping[str, str]) -> bool:
+    """Twilio's request for instructions when a call comes in to the number (its Voice URL),
+    as opposed to a status callback: no CallbackSource, no recording, the call ringing."""
+    return (
+        "CallbackSource" not in params
+        and "RecordingStatus" not in params
+        and params.get("CallStatus") in ("ringing", "queued")
+        and params.get("Direction") in _INBOUND_DIRECTIONS
+    )
+
+
+def twiml(text: str | None, language: str, hang_up: bool, then_url: str | None) -> str:
+    """<Response>: say the text, then hang up or hand the call to the agents' TwiML."""
+    response = ElementTree.Element("Response")
+    if text:
+        code, voice = VOICES.get(language, VOICES["en"])
+        ElementTree.SubElement(response, "Say", language=code, voice=voice).text = text
+    if hang_up:
+        ElementTree.SubElement(response, "Hangup")
+    elif then_url:
+        ElementTree.SubElement(response, "Redirect", method="POST").text = then_url
+    return '<?xml version="1.0" encoding="UTF-8"?>' + ElementTree.tostring(
+        response, encoding="unicode"
+    )

@@ -239,3 +239,20 @@ def _call_start(value: str, zone: ZoneInfo) -> datetime:
         raise MalformedCallback(
             f"zadarma call_start is not 'YYYY-MM-DD HH:MM:SS': {value!r}"
         ) from None
+
+
+def is_call_start(params: Mapping[str, str]) -> bool:
+    """NOTIFY_START: an incoming call reached the PBX, which waits for our answer (what to
+    play, where to send it) before it routes the call."""
+    return params.get("event") == "NOTIFY_START"
+
+
+def instructions(file_id: str | None, hang_up: bool) -> dict[str, str | int] | None:
+    """The NOTIFY_START answer: play an audio file uploaded to the PBX (the PBX cannot speak
+    text), then hang up or route as usual. None: nothing to play, route as usual."""
+    if not file_id:
+        return None
+    answer: dict[str, str | int] = {"ivr_play": file_id}
+    if hang_up:
+        answer["hangup"] = 1
+    return answer

@@ -390,6 +390,8 @@ class NoticeDelivery:
         desk = TicketDesk(self.store, self.queue, self.settings, self.clock)
         actor = Actor(user_id=post.by, roles=frozenset({"commander"}))
         ticket_ids, following = self.store.notices.linked(notice.id, job.after)
+        told: Counter[str] = Counter()
+        now = self.clock()
         for ticket_id in ticket_ids:
             try:
                 ticket = self.store.tickets.get(ticket_id)
@@ -404,6 +406,16 @@ class NoticeDelivery:
                 )
             except (InvalidTransition, NotFound):
                 continue  # resolved or closed by an agent meanwhile
+            if ticket.channel.value in notice.channels and ticket.recipient_id:
+                # The client heard it in their ticket: the fan-out of the resolution skips
+                # them (unless it reached them first).
+                address = incidents.audience_address(ticket.channel.value, ticket.recipient_id)
+                where = (notice.id, notice.revision, ticket.channel.value, address)
+                if self.store.deliveries.claim(*where, now, now + LEASE).ours:
+                    self._finish(finished(*where, "sent", error=f"told in ticket {ticket_id}"))
+                    told[ticket.channel.value] += 1
+        for channel, count in told.items():
+            self.store.notices.count(notice.id, notice.revision, channel, {"sent": count}, now)
         if following:
             self.queue.send([job.model_copy(update={"after": following})])
 
@@ -433,6 +445,7 @@ class NoticeDelivery:
         now = self.clock()
         counts = {"under_way": 0, "restarted": 0, "swept_up": 0, "done": 0}
         under_way = self.store.notices.under_way()
+        self._repost({str(f["notice_id"]) for f in under_way}, now)
         progress: dict[str, dict[str, dict[str, dict[str, int]]]] = {}
         for fan_out in under_way:
             counts["under_way"] += 1
@@ -478,6 +491,30 @@ class NoticeDelivery:
             self.queue.send([job])
             counts["swept_up" if fan_out["state"] == "expanded" else "restarted"] += 1
         return counts
+
+    def _repost(self, notice_ids: set[str], now: datetime) -> None:
+        """A channel post behind its notice for long (its job was lost): post it again."""
+        jobs: list[Job] = []
+        for notice_id in sorted(notice_ids):
+            notice = self.store.notices.get(notice_id)
+            if now - notice.updated_at < STALL:
+                continue
+            for direction in notice.directions:
+                if not self.settings().direction(direction).incident_channel_id:
+                    continue
+                record = self.store.notices.channel_post(notice_id, direction)
+                behind = record is None or (
+                    record.get("state") == "posted"
+                    and int(record.get("revision", 0)) < notice.revision
+                )
+                if behind:
+                    jobs.append(
+                        ChannelPostJob(
+                            notice_id=notice_id, direction=direction, revision=notice.revision
+                        )
+                    )
+        if jobs:
+            self.queue.send(jobs)
 
     def _reconcile(self, notice_id: str, revision: int, channel: str, now: datetime) -> None:
         """Exact counters from the deliveries; claims whose sender died are failed, once."""

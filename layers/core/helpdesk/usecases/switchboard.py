@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from helpdesk import calls, tickets
+from helpdesk import calls, incidents, tickets
 from helpdesk.calls import CALLBACK_FLAG, PROBLEM_FLAG, CallState, apply_call, merge
 from helpdesk.errors import Conflict
+from helpdesk.incidents import LineAnswer
 from helpdesk.jobs import ProblemCallNoticeJob
 from helpdesk.jobs.queue import JobQueue
 from helpdesk.models import Channel, Customer, HistoryEntry, Ticket, new_id, utc_now
-from helpdesk.settings import Settings, get_settings
+from helpdesk.settings import DirectionConfig, Settings, get_settings
 from helpdesk.store import Store, TransactionFailed, Write
 from helpdesk.store.calls import call_record
 from helpdesk.store.customers import new_customer
@@ -82,6 +83,19 @@ class Switchboard:
             outcome = self._open(state, version, event, now)
         self._callback_attempt(state)
         return outcome
+
+    def line_answer(self, event: CallEvent) -> tuple[LineAnswer | None, DirectionConfig]:
+        """What a caller hears first on the line they called: a red incident of its
+        direction, or the out-of-hours message (one read: the direction's banner)."""
+        settings = self.settings()
+        config = settings.direction(settings.direction_for_phone_line(event.to_number))
+        if event.call_direction != "inbound" or event.kind not in ("started", "ringing"):
+            return None, config
+        active, _ = self.store.notices.banner(config.id)
+        working = config.business_calendar().is_working(self.clock())
+        texts = config.client_texts()
+        out_of_hours = texts.render("out_of_hours_call", direction=config.display_name())
+        return incidents.line_answer(active, config.language, working, out_of_hours), config
 
     def _callback_attempt(self, state: CallState) -> None:
         """An outbound call that ended is a callback attempt on the client's missed calls."""

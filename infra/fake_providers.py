@@ -1,0 +1,227 @@
+"""Telegram's Bot API and WhatsApp's Cloud API on loopback, as strict about rates as they are.
+
+For load tests and benchmarks of incident fan-out (the local stack's sandbox is for one
+developer's clicks; this one counts and refuses at scale):
+- Telegram: `POST /bot<token>/sendMessage` and `/editMessageText`; over the bot's rate (a
+  token bucket: `telegram_per_second`, as much burst) or a chat's (1 a second) it answers
+  429 `{"ok": false, "error_code": 429, "parameters": {"retry_after": 1}}`, as the Bot API does.
+- WhatsApp: `POST /<version>/<phone number id>/messages`; over the number's rate it answers
+  HTTP 429 with error code 130429 ("rate limit hit"), as the Cloud API does.
+- Every accepted message is counted per recipient, with its time; `refuse_every` answers a
+  429 to every n-th request even within the rate (providers do), so that honouring one is
+  tested, not assumed. `hold_after` makes the n-th accepted send wait for a release (the
+  moment a test kills the sender, with the provider holding a message it has accepted).
+
+Run it alone: `python -m infra.fake_providers --port 3100 --telegram 30 --whatsapp 80`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import re
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+_TELEGRAM = re.compile(r"^/bot[^/]+/(?P<method>\w+)$")
+_WHATSAPP = re.compile(r"^/v\d+\.\d+/(?P<number>\d+)/messages$")
+
+
+@dataclass
+class Bucket:
+    """A token bucket: `rate` a second, as much burst."""
+
+    rate: float
+    tokens: float = 0.0
+    at: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.rate
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class FakeProviders:
+    def __init__(
+        self,
+        port: int = 0,
+        telegram_per_second: float = 30,
+        whatsapp_per_second: float = 80,
+        chat_per_second: float = 1,
+        refuse_every: int = 0,
+    ) -> None:
+        self.telegram_per_second = telegram_per_second
+        self.whatsapp_per_second = whatsapp_per_second
+        self.chat_per_second = chat_per_second
+        self.refuse_every = refuse_every
+        self.lock = threading.Lock()
+        self.buckets: dict[str, Bucket] = {}
+        self.chats: dict[str, Bucket] = {}
+        self.received: Counter[tuple[str, str]] = Counter()  # (channel, recipient) -> sends
+        self.times: dict[str, list[float]] = defaultdict(list)  # channel -> accepted at
+        self.edits: list[dict[str, Any]] = []
+        self.refused = Counter[str]()
+        self.requests = 0
+        self.ids = itertools.count(1000)
+        self.hold_after: int | None = None  # the n-th accepted send waits for `release`
+        self.held = threading.Event()
+        self.release = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeProviders:
+        threading.Thread(target=self.server.serve_forever, args=(0.1,), daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- what happened ------------------------------------------------------------------
+
+    def total(self, channel: str | None = None) -> int:
+        with self.lock:
+            return sum(n for (ch, _), n in self.received.items() if channel in (None, ch))
+
+    def duplicates(self) -> dict[tuple[str, str], int]:
+        with self.lock:
+            return {key: n for key, n in self.received.items() if n > 1}
+
+    def rate(self, channel: str) -> float:
+        """Accepted sends a second, from the first to the last."""
+        with self.lock:
+            times = sorted(self.times[channel])
+        if len(times) < 2:
+            return 0.0
+        return (len(times) - 1) / (times[-1] - times[0])
+
+    # -- answers ------------------------------------------------------------------------
+
+    def answer(self, path: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if match := _TELEGRAM.match(path):
+            return self._telegram(match["method"], body)
+        if match := _WHATSAPP.match(path):
+            return self._whatsapp(match["number"], body)
+        return 404, {"error": f"no such route {path}"}
+
+    def _refused_anyway(self) -> bool:
+        self.requests += 1
+        return bool(self.refuse_every and self.requests % self.refuse_every == 0)
+
+    def _telegram(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat = str(body.get("chat_id", ""))
+        if not chat or not str(body.get("text", "")).strip():
+            return 400, {"ok": False, "error_code": 400, "description": "Bad Request: empty"}
+        with self.lock:
+            bot = self.buckets.setdefault("telegram", Bucket(self.telegram_per_second))
+            per_chat = self.chats.setdefault(chat, Bucket(self.chat_per_second))
+            if self._refused_anyway() or not bot.take() or not per_chat.take():
+                self.refused["telegram"] += 1
+                return 429, {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                }
+            if method == "editMessageText":
+                self.edits.append(body)
+                result: dict[str, Any] = {
+                    "message_id": body.get("message_id"),
+                    "text": body["text"],
+                }
+                return 200, {"ok": True, "result": result}
+            self.received["telegram", chat] += 1
+            self.times["telegram"].append(time.monotonic())
+            message_id = next(self.ids)
+            accepted = self.total()
+        self._maybe_hold(accepted)
+        result = {"message_id": message_id, "chat": {"id": body["chat_id"]}, "text": body["text"]}
+        return 200, {"ok": True, "result": result}
+
+    def _whatsapp(self, number: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        to = str(body.get("to", ""))
+        if not to:
+            return 400, {"error": {"message": "to is required", "code": 100}}
+        with self.lock:
+            bucket = self.buckets.setdefault(f"wa:{number}", Bucket(self.whatsapp_per_second))
+            if self._refused_anyway() or not bucket.take():
+                self.refused["whatsapp"] += 1
+                error = {"message": "(#130429) Rate limit hit", "type": "OAuthException"}
+                return 429, {"error": {**error, "code": 130429}}
+            self.received["whatsapp", to] += 1
+            self.times["whatsapp"].append(time.monotonic())
+            message_id = next(self.ids)
+            accepted = self.total()
+        self._maybe_hold(accepted)
+        return 200, {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": to, "wa_id": to}],
+            "messages": [{"id": f"wamid.FAKE{message_id}"}],
+        }
+
+    def _maybe_hold(self, accepted: int) -> None:
+        if self.hold_after is not None and accepted >= self.hold_after:
+            self.held.set()
+            self.release.wait(timeout=60)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                try:
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                except ValueError:
+                    body = {}
+                status, answer = fake.answer(self.path, body if isinstance(body, dict) else {})
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=3100)
+    parser.add_argument("--telegram", type=float, default=30)
+    parser.add_argument("--whatsapp", type=float, default=80)
+    arguments = parser.parse_args()
+    fake = FakeProviders(arguments.port, arguments.telegram, arguments.whatsapp).start()
+    print(
+        f"fake providers on {fake.url} (telegram {fake.telegram_per_second}/s, "
+        f"whatsapp {fake.whatsapp_per_second}/s); Ctrl-C stops",
+        flush=True,
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        fake.stop()
+
+
+if __name__ == "__main__":
+    main()
