@@ -31,23 +31,30 @@ export function useDraft<T>(key: string, initial: T): [T, (value: T) => void, ()
   return [value, update, clear];
 }
 
-type Attempt = { id: string; body: string };
+/** Leave a draft for a form not on screen (a useDraft with the same key picks it up). */
+export function saveDraft<T>(key: string, value: T): void {
+  try {
+    sessionStorage.setItem(PREFIX + key, JSON.stringify(value));
+  } catch {
+    /* not kept */
+  }
+}
 
 /** The request_id of a post that must never be carried out twice (an incident started, an
- * update sent to every client). Each new post gets a fresh one; a post whose answer never
- * came (a network error, a gateway's 5xx) keeps its id, so pressing the button again with
- * the same content is answered by the API with what the first attempt did. A changed body
- * is a new post and gets a new id; so does one after a definite answer (2xx, 4xx). */
-export function useRequestId(key: string): {
-  idFor: (body: unknown) => string;
-  unanswered: (id: string, body: unknown) => void;
-  answered: () => void;
-} {
-  const [attempt, setAttempt, clear] = useDraft<Attempt | null>(`${key}.request`, null);
-  const idFor = (body: unknown) => {
-    const text = JSON.stringify(body);
-    return attempt && attempt.body === text ? attempt.id : crypto.randomUUID();
+ * update sent to every client). One id per post: made when the form is first sent, kept in the
+ * tab (a reload keeps it too) and sent again with every retry until the API has carried the
+ * post out (a 2xx), whatever happened in between: no answer, a gateway's 5xx, or a refusal
+ * (a 422 after an unanswered attempt does not say that attempt failed). The API answers a
+ * request_id it has seen with what the first attempt did, so a retry never posts twice, even
+ * with the text changed meanwhile; the caller compares the answer with what it sent to tell
+ * the commander when the changes were not posted (`reflects` in the pages). */
+export function useRequestId(key: string): { begin: () => string; done: () => void } {
+  const [id, setId, clear] = useDraft<string | null>(`${key}.request`, null);
+  const begin = () => {
+    if (id) return id;
+    const fresh = crypto.randomUUID();
+    setId(fresh);
+    return fresh;
   };
-  const unanswered = (id: string, body: unknown) => setAttempt({ id, body: JSON.stringify(body) });
-  return { idFor, unanswered, answered: clear };
+  return { begin, done: clear };
 }

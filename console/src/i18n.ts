@@ -228,8 +228,19 @@ const en = {
   count_skipped: "opted out",
   count_pending: "pending",
   delivery_banner_only: "Clients are not told in any channel: the banner and the incident channel only.",
-  delivery_watching: "Refreshed every {n} s while messages are pending.",
+  delivery_watching: "Refreshed every {n} s while the delivery is under way.",
   delivery_not_counted: "nobody counted yet",
+  delivery_nobody: "nobody to tell",
+  delivery_settled: "Nothing is waiting to be sent; no longer refreshed (Reload shows the latest).",
+  commanders_only:
+    "Incidents are run by incident commanders. You are signed in as {user} ({roles}), so this page is not open to you.",
+  started_earlier:
+    "An earlier press had already started it, before the form was changed: your changes were not sent; they wait in the incident's update form.",
+  posted_earlier:
+    "An earlier attempt had already been posted, before the text was changed: your changes were not posted. They are still in the form; send them again to post them.",
+  resolved_earlier:
+    "An earlier attempt had already resolved the incident, before the text was changed: the changed text was not posted.",
+  incident_resolved_meanwhile: "The incident has already been resolved: nothing more can be posted. The page has been reloaded.",
   update_title: "Post an update",
   post_update_button: "Post the update",
   resolve_title: "Resolve the incident",
@@ -238,7 +249,7 @@ const en = {
   is_resolved: "The incident is resolved: nothing more is posted.",
   incident_conflict: "This incident was changed meanwhile (resolved by someone else?). It has been reloaded; your text is kept.",
   retry_same:
-    "No answer came: it may have gone through. Press again without changing anything; it will not be posted twice.",
+    "No answer came: it may have gone through. Press again; it will not be posted twice.",
   // errors
   error_network: "The server could not be reached. Nothing was lost; try again.",
   not_found: "Not found.",
@@ -463,8 +474,18 @@ const ru: Record<Key, string> = {
   count_skipped: "отписались",
   count_pending: "ждут",
   delivery_banner_only: "Клиентам не пишем ни в один канал: только баннер и канал инцидентов.",
-  delivery_watching: "Обновляется каждые {n} с, пока есть неотправленные.",
+  delivery_watching: "Обновляется раз в {n} с, пока идёт рассылка.",
   delivery_not_counted: "ещё не посчитано",
+  delivery_nobody: "некому сообщать",
+  delivery_settled: "Неотправленных нет, обновление остановлено (кнопка «Обновить» покажет свежие данные).",
+  commanders_only:
+    "Инцидентами занимаются координаторы инцидентов. Вы вошли как {user} ({roles}), поэтому эта страница вам недоступна.",
+  started_earlier:
+    "Его уже начало прежнее нажатие, до того как форму изменили: изменения не отправлены, они ждут в форме обновления инцидента.",
+  posted_earlier:
+    "Прежняя попытка уже опубликована, до того как текст изменили: изменения не опубликованы. Они остались в форме — отправьте ещё раз, чтобы опубликовать.",
+  resolved_earlier: "Прежняя попытка уже завершила инцидент, до того как текст изменили: изменённый текст не опубликован.",
+  incident_resolved_meanwhile: "Инцидент уже решён: публиковать больше нечего. Страница перезагружена.",
   update_title: "Сообщить об изменениях",
   post_update_button: "Опубликовать обновление",
   resolve_title: "Завершить инцидент",
@@ -473,7 +494,7 @@ const ru: Record<Key, string> = {
   is_resolved: "Инцидент решён: больше ничего не публикуется.",
   incident_conflict: "Инцидент тем временем изменился (его решил кто-то другой?). Он перезагружен, ваш текст сохранён.",
   retry_same:
-    "Ответа нет: возможно, всё уже прошло. Нажмите ещё раз, ничего не меняя, — дважды не опубликуется.",
+    "Ответа нет: возможно, всё уже прошло. Нажмите ещё раз — дважды не опубликуется.",
   error_network: "Сервер недоступен. Ничего не потеряно, попробуйте ещё раз.",
   not_found: "Не найдено.",
   page_not_found: "Такой страницы нет.",

@@ -1,16 +1,30 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError } from "../api";
 import { described, errorText, Field, FormError, placeError } from "../components";
+import { hasRole } from "../auth";
 import { config } from "../config";
 import { useDraft, useRequestId } from "../drafts";
 import { t, term, when, type Key } from "../i18n";
-import type { DeliveryCounts, Notice } from "../types";
-import { etaBody, SeverityBadge, StateBadge, TextFields, textBody, textOf } from "./Incidents";
+import type { DeliveryCounts, Notice, NoticePost } from "../types";
+import {
+  CommandersOnly,
+  etaBody,
+  sameText,
+  SeverityBadge,
+  StateBadge,
+  TextFields,
+  textBody,
+  textOf,
+} from "./Incidents";
 
 const COUNTS: (keyof DeliveryCounts)[] = ["queued", "sent", "failed", "skipped", "pending"];
 /** A post this recent whose counters have not appeared yet is still being fanned out (a
  * revision with nobody to tell never gets counters, so the watch cannot wait for them). */
 const FRESH_MS = 120_000;
+
+function fresh(post: NoticePost, now: number): boolean {
+  return now - Date.parse(post.at) < FRESH_MS;
+}
 
 /** Whether the delivery is still moving: something queued and not yet sent or failed, or a
  * fresh post not yet counted in one of its channels. */
@@ -21,20 +35,26 @@ export function stillDelivering(notice: Notice, now = Date.now()): boolean {
   );
   if (pending) return true;
   return notice.posts.some(
-    (post) =>
-      now - Date.parse(post.at) < FRESH_MS &&
-      notice.channels.some((channel) => !delivery[String(post.revision)]?.[channel]),
+    (post) => fresh(post, now) && notice.channels.some((channel) => !delivery[String(post.revision)]?.[channel]),
   );
 }
 
-type Outcome = { error?: ApiError; done?: boolean };
+/** Outcome of a form: `earlier` when the API answered with what an earlier attempt of the
+ * same post had done (no answer had come back then), so what was changed since is unposted. */
+type Outcome = { error?: ApiError; done?: boolean; earlier?: boolean };
+type PostBody = { text: Record<string, string> } & Record<string, unknown>;
 type Post = (
   form: "update" | "resolve",
-  body: Record<string, unknown>,
+  body: PostBody,
   request: ReturnType<typeof useRequestId>,
 ) => Promise<boolean>;
 
 export function Incident(props: { id: string }) {
+  if (!hasRole("commander")) return <CommandersOnly title={props.id} />;
+  return <IncidentPage id={props.id} />;
+}
+
+function IncidentPage(props: { id: string }) {
   const { id } = props;
   const path = `/broadcasts/${encodeURIComponent(id)}`;
   const [data, setData] = useState<Notice | null>(null);
@@ -85,7 +105,9 @@ export function Incident(props: { id: string }) {
   }, [watching, load]);
 
   const post: Post = async (form, body, request) => {
-    const requestId = request.idFor(body);
+    // One request_id for this post until the API has carried it out: a retry after no
+    // answer is answered with what the first attempt did, never posted twice.
+    const requestId = request.begin();
     setBusy(form);
     setConflict(null);
     setOutcomes((all) => ({ ...all, [form]: {} }));
@@ -94,20 +116,23 @@ export function Incident(props: { id: string }) {
         ...body,
         request_id: requestId,
       });
-      request.answered();
+      request.done();
       setData((before) => ({ ...notice, delivery: before?.delivery }));
-      setOutcomes((all) => ({ ...all, [form]: { done: true } }));
+      const kind = form === "update" ? "update" : "resolved";
+      const posted = notice.posts.some((item) => item.kind === kind && sameText(item.text, body.text));
+      setOutcomes((all) => ({ ...all, [form]: { done: true, earlier: !posted } }));
+      // A resolve form is gone once the incident is resolved: its news goes to the top.
+      if (!posted && form === "resolve") setConflict(t("resolved_earlier"));
       void load();
-      return true;
+      return posted; // else the draft stays: it was not posted
     } catch (caught) {
       const error = caught instanceof ApiError ? caught : new ApiError(0, "error", errorText(caught));
-      if (error.outcomeUnknown) request.unanswered(requestId, body);
-      else request.answered();
       if (error.status === 401) return false;
       if (error.status === 409) {
-        // Resolved meanwhile: the reloaded page may no longer offer this form, so the
-        // reason is told at the top too.
-        setConflict(error.message);
+        // Resolved meanwhile: the reloaded page no longer offers this form, so the reason
+        // is told at the top.
+        const told = error.details.status === "resolved" ? t("incident_resolved_meanwhile") : t("incident_conflict");
+        setConflict(`${told} (${error.message})`);
         await load();
       }
       setOutcomes((all) => ({ ...all, [form]: { error } }));
@@ -117,6 +142,7 @@ export function Incident(props: { id: string }) {
     }
   };
 
+  if (loadError?.status === 403) return <CommandersOnly title={id} message={loadError.message} />;
   if (!data) {
     return (
       <section aria-labelledby="page-title">
@@ -153,8 +179,8 @@ export function Incident(props: { id: string }) {
           {textOf(data.text)}
         </p>
         {conflict && (
-          <p class="error conflict ticket-conflict" id="incident-conflict" role="status">
-            {t("incident_conflict")} {conflict}
+          <p class="error conflict ticket-conflict" id="incident-conflict" role="alert">
+            {conflict}
           </p>
         )}
         {loadError && (
@@ -246,11 +272,13 @@ function Timeline(props: { notice: Notice }) {
   );
 }
 
-/** The counters of every revision in every channel the notice goes to; a revision not
- * counted yet shows zeros and says so. */
+/** The counters of every revision in every channel the notice goes to. A channel without
+ * counters shows zeros and says why: not counted yet (a fresh post), or nobody to tell there
+ * (the API keeps no counters for a fan-out that found nobody). */
 function Delivery(props: { notice: Notice; watching: boolean }) {
   const { notice, watching } = props;
   const delivery = notice.delivery ?? {};
+  const now = Date.now();
   return (
     <section class="card delivery-progress" aria-labelledby="delivery-title">
       <h2 id="delivery-title">{t("delivery_progress")}</h2>
@@ -289,7 +317,12 @@ function Delivery(props: { notice: Notice; watching: boolean }) {
                           aria-label={`${term(channel)} #${post.revision}: ${done} / ${counts.queued}`}
                         />
                       )}
-                      {!counts && <span class="muted small"> · {t("delivery_not_counted")}</span>}
+                      {!counts && (
+                        <span class="muted small">
+                          {" "}
+                          · {fresh(post, now) ? t("delivery_not_counted") : t("delivery_nobody")}
+                        </span>
+                      )}
                     </td>
                     {COUNTS.map((name) => (
                       <td
@@ -308,8 +341,10 @@ function Delivery(props: { notice: Notice; watching: boolean }) {
           </tbody>
         </table>
       )}
-      {watching && (
-        <p class="muted small watching">{t("delivery_watching", { n: config().refresh_seconds })}</p>
+      {notice.channels.length > 0 && (
+        <p class="muted small watching" id="delivery-watch">
+          {watching ? t("delivery_watching", { n: config().refresh_seconds }) : t("delivery_settled")}
+        </p>
       )}
     </section>
   );
@@ -318,8 +353,16 @@ function Delivery(props: { notice: Notice; watching: boolean }) {
 type FormProps = { notice: Notice; post: Post; outcome?: Outcome; busy: boolean };
 
 function Done(props: { form: string; outcome?: Outcome; placed: { form?: string } }) {
-  if (props.placed.form) return <FormError id={`${props.form}-error`} error={props.placed.form} />;
-  return props.outcome?.done ? (
+  const { outcome, placed } = props;
+  if (placed.form) return <FormError id={`${props.form}-error`} error={placed.form} />;
+  if (outcome?.earlier) {
+    return (
+      <p class="notice small" id={`${props.form}-earlier`} role="status">
+        {t("posted_earlier")}
+      </p>
+    );
+  }
+  return outcome?.done ? (
     <p class="ok small" role="status">
       {t("done")}
     </p>

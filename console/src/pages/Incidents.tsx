@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, ApiError, query } from "../api";
 import { ctrlEnter, described, errorText, Field, FieldError, FormError, placeError } from "../components";
+import { hasRole, home, session } from "../auth";
 import { config } from "../config";
-import { useDraft, useRequestId } from "../drafts";
+import { saveDraft, useDraft, useRequestId } from "../drafts";
 import { clockTime, lang, t, term, when } from "../i18n";
 import { incidentHref } from "../router";
 import type { Notice, Severity } from "../types";
@@ -35,6 +36,44 @@ export function textBody(ru: string, en: string): Record<string, string> {
   if (ru !== "") text.ru = ru;
   if (en !== "") text.en = en;
   return Object.keys(text).length ? text : { ru, en };
+}
+
+/** Whether a text the API kept is the one that was sent (the API trims each language). */
+export function sameText(kept: Record<string, string>, sent: Record<string, string>): boolean {
+  const trimmed = Object.entries(sent).map(([language, text]) => [language, text.trim()]);
+  return (
+    Object.keys(kept).length === trimmed.length && trimmed.every(([language, text]) => kept[language] === text)
+  );
+}
+
+/** Active incidents first, then the newest. */
+export function ordered(notices: Notice[]): Notice[] {
+  const rank = (notice: Notice) => (notice.state === "active" ? 0 : 1);
+  return [...notices].sort(
+    (a, b) => rank(a) - rank(b) || b.started_at.localeCompare(a.started_at) || b.id.localeCompare(a.id),
+  );
+}
+
+/** What someone without the commander role sees on an incidents page (the API would answer
+ * 403): said plainly, with the way back, and nothing is asked of the API. */
+export function CommandersOnly(props: { title: string; message?: string }) {
+  const who = session();
+  return (
+    <section aria-labelledby="page-title">
+      <h1 id="page-title" tabIndex={-1}>
+        {props.title}
+      </h1>
+      <p class="notice" id="commanders-only" role="alert">
+        {t("commanders_only", { user: who?.name ?? who?.user ?? "?", roles: who?.roles.join(", ") || "—" })}
+        {props.message && <span class="muted small"> ({props.message})</span>}
+      </p>
+      {home() !== "#/incidents" && (
+        <p>
+          <a href={home()}>{t("back_to_queue")}</a>
+        </p>
+      )}
+    </section>
+  );
 }
 
 /** A datetime-local value (the commander's own time) as a UTC instant; anything unreadable
@@ -84,6 +123,11 @@ export function TextFields(props: {
 }
 
 export function Incidents() {
+  if (!hasRole("commander")) return <CommandersOnly title={t("incidents_title")} />;
+  return <IncidentList />;
+}
+
+function IncidentList() {
   const [items, setItems] = useState<Notice[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const [refreshedAt, setRefreshedAt] = useState<string | null>(null);
@@ -121,6 +165,8 @@ export function Incidents() {
     setItems((list) => [notice, ...(list ?? []).filter((item) => item.id !== notice.id)]);
   }
 
+  // The role in the token says commander, the API says no (a group taken away since).
+  if (error?.status === 403) return <CommandersOnly title={t("incidents_title")} message={error.message} />;
   return (
     <section aria-labelledby="page-title">
       <h1 id="page-title" tabIndex={-1}>
@@ -148,7 +194,7 @@ export function Incidents() {
             </tr>
           </thead>
           <tbody>
-            {items.map((notice) => (
+            {ordered(items).map((notice) => (
               <tr key={notice.id} data-incident={notice.id} class={`incident-row severity-${notice.severity}`} style={{ "--severity": notice.colour }}>
                 <td data-label={t("incident")}>
                   <span>
@@ -186,6 +232,19 @@ export function Incidents() {
   );
 }
 
+type StartBody = { severity: Severity; directions: string[]; text: Record<string, string> };
+
+/** Whether the incident the API answered with is the one this press described (else an
+ * earlier press with the same request_id had started it, before the form was changed). */
+function reflects(notice: Notice, body: StartBody): boolean {
+  const directions = [...new Set(body.directions)].sort();
+  return (
+    notice.severity === body.severity &&
+    notice.directions.join(" ") === directions.join(" ") &&
+    sameText(notice.posts[0]?.text ?? notice.text, body.text)
+  );
+}
+
 type StartDraft = {
   severity: Severity;
   directions: string;
@@ -210,6 +269,7 @@ function StartForm(props: { onStarted: (notice: Notice) => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const [done, setDone] = useState<string | null>(null);
+  const [earlier, setEarlier] = useState(false);
   const red = draft.severity === "red";
   const set = <K extends keyof StartDraft>(name: K, value: StartDraft[K]) => setDraft({ ...draft, [name]: value });
 
@@ -228,25 +288,30 @@ function StartForm(props: { onStarted: (notice: Notice) => void }) {
     if (body.channels.length === 0) {
       // The API takes channels [] (banner and incident channel only), but such a notice
       // cannot be read back yet: GET /broadcasts answers 500 for everyone from then on, and
-      // it cannot be resolved (reported). Until that is fixed, one channel at least.
+      // it cannot be resolved (docs/decisions.md). Until that is fixed, one channel at least.
       setError(new ApiError(422, "invalid_request", t("channels_needed"), { channels: [] }));
       return;
     }
-    // The same request_id when the same incident is sent again after no answer: the API
-    // answers with the incident the first attempt started, never a second one.
-    const requestId = request.idFor(body);
+    // One request_id for this incident until the API has started it: pressing again after
+    // no answer is answered with the incident the first press started, never a second one.
+    const requestId = request.begin();
     setBusy(true);
     setError(null);
+    setEarlier(false);
     try {
       const notice = await api<Notice>("POST", "/broadcasts", { ...body, request_id: requestId });
-      request.answered();
+      request.done();
+      if (!reflects(notice, body)) {
+        // An earlier press had started it, before the form was changed: what was changed
+        // waits in the incident's update form, so nothing typed is lost.
+        saveDraft(`incident.${notice.id}.update`, { ru: draft.ru, en: draft.en, eta: draft.eta });
+        setEarlier(true);
+      }
       clearDraft();
       setDone(notice.id);
       props.onStarted(notice);
     } catch (caught) {
       const failed = caught instanceof ApiError ? caught : new ApiError(0, "error", errorText(caught));
-      if (failed.outcomeUnknown) request.unanswered(requestId, body);
-      else request.answered();
       if (failed.status !== 401) setError(failed);
     } finally {
       setBusy(false);
@@ -358,6 +423,7 @@ function StartForm(props: { onStarted: (notice: Notice) => void }) {
         {done && (
           <p class="ok" role="status">
             <a href={incidentHref(done)}>{t("incident_started", { id: done })}</a>
+            {earlier && <> {t("started_earlier")}</>}
           </p>
         )}
       </div>
