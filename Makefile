@@ -12,7 +12,7 @@ CONSOLE_STAMP := console/node_modules/.package-lock.json
 CONSOLE_SOURCES := console/index.html console/vite.config.ts console/tsconfig.json \
 	$(shell find console/src -type f 2>/dev/null)
 
-.PHONY: help run test check lint typecheck unit integration e2e bench soak token reset redrive \
+.PHONY: help run test check lint typecheck unit integration e2e bench soak soak-notices token reset redrive \
 	build clean policy sweep clock console console-publish browser
 
 help: ## list the targets
@@ -100,14 +100,18 @@ e2e: $(VENV)/.dev console/dist/index.html ## the local stack over HTTP, and the 
 test: lint console/dist/index.html ## lint, then every test suite (unit, integration, end-to-end, browser)
 	$(PY) -m pytest tests
 
-bench: $(VENV)/.dev console/dist/index.html ## AWS calls, write units, handler times per event; local stack latency; sweeps; console
+bench: $(VENV)/.dev console/dist/index.html ## AWS calls, write units, handler times per event; local stack latency; sweeps; console; incident notices
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.local_stack
 	$(PY) -m benchmarks.sweeps
 	$(PY) -m benchmarks.console
+	$(PY) -m benchmarks.notices
 
 soak: $(VENV)/.run ## loopback load test of the local stack (SOAK_RATE=20 SOAK_SECONDS=60); not in make test
 	$(PY) -m benchmarks.soak
+
+soak-notices: $(VENV)/.dev ## the incident fan-out test (crash, redeliveries, 429s) at 10,000 recipients (make test: 1,000)
+	NOTICE_RECIPIENTS=$${NOTICE_RECIPIENTS:-10000} $(PY) -m pytest -s tests/e2e/test_local_notices.py
 
 build: $(VENV)/.dev ## sam build (needs Python 3.12 on PATH, e.g. via pyenv)
 	PYENV_VERSION=$(PYTHON_VERSION) PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build

@@ -20,7 +20,6 @@ AUDIENCE = "helpdesk-local"
 ROLES = ("agent", "lead", "commander", "finance")
 # Roles whose routes do not exist yet: a token is issued, with a word that it can do nothing.
 NOT_YET = {
-    "commander": "incident notices (POST /broadcasts) are not built yet",
     "finance": "reports and costs (GET /reports/...) are not built yet",
 }
 

@@ -74,6 +74,7 @@ class FakeProviders:
         self.edits: list[dict[str, Any]] = []
         self.refused = Counter[str]()
         self.requests = 0
+        self.accepted = 0  # sends accepted (not edits), the count `hold_after` watches
         self.ids = itertools.count(1000)
         self.hold_after: int | None = None  # the n-th accepted send waits for `release`
         self.held = threading.Event()
@@ -109,6 +110,12 @@ class FakeProviders:
         if len(times) < 2:
             return 0.0
         return (len(times) - 1) / (times[-1] - times[0])
+
+    def span(self) -> float:
+        """Seconds from the first accepted send to the last, over every channel."""
+        with self.lock:
+            times = sorted(t for channel in self.times.values() for t in channel)
+        return times[-1] - times[0] if len(times) > 1 else 0.0
 
     # -- answers ------------------------------------------------------------------------
 
@@ -148,7 +155,8 @@ class FakeProviders:
             self.received["telegram", chat] += 1
             self.times["telegram"].append(time.monotonic())
             message_id = next(self.ids)
-            accepted = self.total()
+            self.accepted += 1
+            accepted = self.accepted
         self._maybe_hold(accepted)
         result = {"message_id": message_id, "chat": {"id": body["chat_id"]}, "text": body["text"]}
         return 200, {"ok": True, "result": result}
@@ -166,7 +174,8 @@ class FakeProviders:
             self.received["whatsapp", to] += 1
             self.times["whatsapp"].append(time.monotonic())
             message_id = next(self.ids)
-            accepted = self.total()
+            self.accepted += 1
+            accepted = self.accepted
         self._maybe_hold(accepted)
         return 200, {
             "messaging_product": "whatsapp",
@@ -184,6 +193,12 @@ class FakeProviders:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except OSError:  # the sender died mid-request (a test killed it): so be it
+                    self.close_connection = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import itertools
 import json
 import logging
 import mimetypes
@@ -113,6 +114,15 @@ def queue_workers() -> int:
     value = os.environ.get("LOCAL_QUEUE_WORKERS") or "4"
     if not value.isdigit() or not 1 <= int(value) <= 32:
         raise SystemExit(f"LOCAL_QUEUE_WORKERS must be 1-32, not {value!r}")
+    return int(value)
+
+
+def duplicate_every() -> int:
+    """Every n-th message a queue consumer handles is delivered again (LOCAL_DUPLICATE_EVERY,
+    default 0: never): SQS delivers at least once, and tests make it happen on purpose."""
+    value = os.environ.get("LOCAL_DUPLICATE_EVERY") or "0"
+    if not value.isdigit():
+        raise SystemExit(f"LOCAL_DUPLICATE_EVERY must be a whole number, not {value!r}")
     return int(value)
 
 
@@ -222,6 +232,9 @@ class LocalStack:
         self.last_compaction = time.monotonic()
         self.compaction_lock = threading.Lock()
         self.save_failed = False
+        self.duplicate_every = duplicate_every()
+        self.handled = itertools.count(1)
+        self.delivered_again = 0
 
     # -- sockets first: nothing is written before we know we can run ---------------------
 
@@ -376,6 +389,7 @@ class LocalStack:
                 log.exception("%s failed on a batch", function)
                 continue
             done = [m for m in received if m["MessageId"] not in failed]
+            self.deliver_again(url, done)
             if done:
                 self.sqs.delete_message_batch(
                     QueueUrl=url,
@@ -383,6 +397,19 @@ class LocalStack:
                         {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]}
                         for i, m in enumerate(done)
                     ],
+                )
+
+    def deliver_again(self, url: str, messages: list[Any]) -> None:
+        """SQS's at-least-once, on purpose: a copy of every n-th handled message."""
+        if not self.duplicate_every:
+            return
+        for message in messages:
+            if next(self.handled) % self.duplicate_every == 0:
+                self.delivered_again += 1
+                self.sqs.send_message(
+                    QueueUrl=url,
+                    MessageBody=message["Body"],
+                    MessageAttributes=message.get("MessageAttributes") or {},
                 )
 
     def run_schedule(self, function: str, expression: str) -> None:
@@ -403,6 +430,7 @@ class LocalStack:
             "pid": os.getpid(),
             "state": state,
             "journal_errors": self.engine.journal_errors,
+            "queue_messages_delivered_again": self.delivered_again,
             "ports": {variable: getattr(self.ports, n) for n, variable in PORT_VARIABLES.items()},
         }
         return _json(200 if ok else 503, body)

@@ -176,6 +176,7 @@ def test_only_commanders_post_and_nothing_is_stored_for_anyone_else(
         ({"directions": ["zz"]}, 422, "no direction zz"),
         ({"directions": []}, 422, "directions"),
         ({"severity": "yellow", "channels": ["whatsapp"]}, 422, "WhatsApp is for red"),
+        ({"channels": []}, 422, "channels: name at least one"),
         ({"eta": "2026-11-26T18:00:00"}, 422, "time zone"),
         ({"request_id": None}, 422, "request_id"),
     ],

@@ -45,6 +45,8 @@ RATE_LIMIT_CODES = frozenset({4, 80007, 130429, PAIR_RATE_LIMIT_CODE})
 TRANSIENT_CODES = frozenset({2, 131000, 131016})  # API service / something went wrong / unavailable
 PAIR_RATE_LIMIT_RETRY_AFTER = 60
 RATE_LIMIT_RETRY_AFTER = 30
+THROUGHPUT_CODE = 130429  # the number's messages-per-second throughput was reached
+THROUGHPUT_RETRY_AFTER = 2  # a per-second cap: the next seconds are free again
 
 DELIVERY_STATUSES = frozenset({"sent", "delivered", "read", "failed"})
 MEDIA_TYPES = ("image", "document", "audio", "video", "sticker")
@@ -539,4 +541,6 @@ def _retry_after(response: requests.Response, code: int | None) -> int:
     header = (response.headers.get("Retry-After") or "").strip()
     if header.isdigit() and int(header) > 0:
         return int(header)
+    if code == THROUGHPUT_CODE:
+        return THROUGHPUT_RETRY_AFTER
     return PAIR_RATE_LIMIT_RETRY_AFTER if code == PAIR_RATE_LIMIT_CODE else RATE_LIMIT_RETRY_AFTER

@@ -530,7 +530,13 @@ class NoticeDelivery:
             notice_id,
             revision,
             channel,
-            {"sent": states["sent"], "failed": states["failed"] + states["retry"]},
+            {
+                # everyone a page reached was claimed by now (a restarted expansion's later
+                # pages were never counted as queued: the deliveries are the exact count)
+                "queued": sum(states.values()),
+                "sent": states["sent"],
+                "failed": states["failed"] + states["retry"] + states["sending"],
+            },
         )
 
 
