@@ -229,3 +229,9 @@ def test_the_queue_in_deadline_order_puts_the_soonest_and_our_clients_first(
     assert [t["id"] for t in page] == ["D0-000002", "D0-000001"]  # tighter target: due sooner
     assert page[0]["our_client"] is True
     assert agent.call("GET", "/tickets", query="sort=due")[0] == 400  # one direction's queue
+    assign = {"assignee": "agent-2"}
+    assert agent.call("POST", "/tickets/D0-000001/assign", assign)[0] == 200
+    mine = agent.call("GET", "/tickets", query="direction=d0&sort=due&assignee=agent-2")[1]
+    assert [t["id"] for t in mine["tickets"]] == ["D0-000001"]
+    nobody = agent.call("GET", "/tickets", query="direction=d0&sort=due&assignee=none")[1]
+    assert [t["id"] for t in nobody["tickets"]] == ["D0-000002"]

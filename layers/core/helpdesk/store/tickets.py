@@ -230,7 +230,10 @@ class TicketQuery:
         wanted = {
             "direction": self.direction if partition.index_name not in ("GSI1", "GSI5") else None,
             "status": self.status if partition.index_name == "GSI5" else None,
-            "assignee": self.assignee if self.assignee == "none" else None,
+            # an agent's own index holds only their tickets; every other index needs the filter
+            "assignee": self.assignee
+            if self.assignee == "none" or partition.index_name != "GSI2"
+            else None,
             "category": self.category,
             "priority": self.priority,
             "channel": self.channel,
@@ -324,7 +327,7 @@ class _Listing:
         expressions, names = [], {}
         for attribute, value in filters.items():
             names[f"#{attribute}"] = attribute
-            if attribute == "assignee":
+            if attribute == "assignee" and value == "none":
                 expressions.append("attribute_not_exists(#assignee)")
             elif attribute == "flags":
                 expressions.append("contains(#flags, :flags)")
