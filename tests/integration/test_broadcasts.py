@@ -315,6 +315,7 @@ def test_every_subscribed_client_hears_each_revision_once_whatsapp_only_for_red(
         "failed": 0,
         "skipped": 0,
         "pending": 0,
+        "done": False,  # until the notice sweep closes the fan-out
     }
     assert progress["1"]["whatsapp"]["sent"] == 1 and progress["2"]["telegram"]["sent"] == 3
 
@@ -508,4 +509,18 @@ def test_the_sweep_finishes_a_fan_out_whose_jobs_were_lost(
     assert told == {"6001": 1, "6002": 1, "6003": 1}
     assert sweep()["fan_outs"]["done"] == 1
     assert sweep()["fan_outs"]["under_way"] == 0
-    assert desk.view(notice["id"])["delivery"]["1"]["telegram"]["pending"] == 0
+    delivery = desk.view(notice["id"])["delivery"]["1"]["telegram"]
+    assert delivery["pending"] == 0 and delivery["done"] is True
+
+    nobody = desk.start(channels=["whatsapp"], request_id="nobody-in-whatsapp")
+    desk.drain()
+    sweep()
+    empty = desk.view(nobody["id"])["delivery"]["1"]["whatsapp"]
+    assert empty == {
+        "queued": 0,
+        "sent": 0,
+        "failed": 0,
+        "skipped": 0,
+        "pending": 0,
+        "done": True,
+    }

@@ -458,7 +458,7 @@ def test_whatsapp_131047_is_outside_the_customer_window(provider):
     ("status", "code", "headers", "retry_after"),
     [
         (400, 131056, {}, 60),
-        (400, 130429, {}, 30),
+        (400, 130429, {}, 2),  # a per-second throughput cap: the next seconds are free
         (400, 80007, {}, 30),
         (429, 4, {}, 30),
         (429, 130429, {"Retry-After": "12"}, 12),

@@ -22,6 +22,7 @@ from helpdesk.models import Actor, iso, utc_now
 from helpdesk.settings import Settings, get_settings
 from helpdesk.store import Store, Write
 from helpdesk.store.notices import (
+    STATES,
     RequestSeen,
     banner_write,
     changed_notice,
@@ -192,8 +193,19 @@ class IncidentDesk:
     # -- reading --------------------------------------------------------------------------
 
     def view(self, notice_id: str) -> dict[str, Any]:
+        """The notice with its delivery per revision and channel, and whether each is done
+        (every direction's fan-out closed: a channel nobody is in reads zeros, done)."""
         notice = self.store.notices.get(notice_id)
-        return notice_view(notice, self.store.notices.progress(notice_id))
+        progress = self.store.notices.progress(notice_id)
+        done: dict[tuple[str, str], bool] = {}
+        for fan_out in self.store.notices.fan_outs(notice_id):
+            where = (str(int(fan_out["revision"])), str(fan_out["channel"]))
+            done[where] = done.get(where, True) and fan_out.get("state") == "done"
+            progress.setdefault(where[0], {}).setdefault(where[1], dict.fromkeys(STATES, 0))
+        view = notice_view(notice, progress)
+        for (revision, channel), finished in done.items():
+            view["delivery"][revision][channel]["done"] = finished
+        return view
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
         return [notice_view(notice, None) for notice in self.store.notices.recent(limit)]
