@@ -69,6 +69,7 @@ MAX_ATTEMPTS = 60  # re-enqueues of one batch (429s, timeouts) before its rest i
 STALL = timedelta(minutes=5)  # no page, no progress this long: the sweep steps in
 MAX_PAUSE = 60  # seconds of a provider's retry_after honoured by pausing every consumer
 WINDOW = timedelta(hours=24)
+GIVEN_UP = "not sent: refused for now (429 or a provider error) and not taken up again in time"
 NOTICE_JOBS = ("notice_fan_out", "notice_batch", "channel_post", "resolve_linked", "client_text")
 
 
@@ -461,7 +462,7 @@ class NoticeDelivery:
             complete = finished_count >= tally.get("queued", 0)
             siblings = [f for f in under_way if _same_revision(f, fan_out)]
             expanded = all(f["state"] == "expanded" for f in siblings)
-            if expanded and complete:
+            if expanded and complete and int(fan_out["generation"]) == 1:
                 self.store.notices.done(fan_out, now)
                 counts["done"] += 1
                 continue
@@ -474,9 +475,12 @@ class NoticeDelivery:
                 self.store.notices.touch({**fan_out, "seen_done": finished_count}, now)
                 continue  # batches still finishing: look again later
             if fan_out["state"] == "expanded" and int(fan_out["generation"]) > 1:
-                self._reconcile(notice_id, revision, channel, now)
-                self.store.notices.done(fan_out, now)
-                counts["done"] += 1
+                # restarted: the counters missed pages, so the deliveries are counted
+                if self._reconcile(notice_id, revision, channel, now):
+                    self.store.notices.done(fan_out, now)
+                    counts["done"] += 1
+                else:
+                    self.store.notices.touch(fan_out, now)
                 continue
             generation = self.store.notices.restart(fan_out, now)
             if generation is None:
@@ -516,28 +520,29 @@ class NoticeDelivery:
         if jobs:
             self.queue.send(jobs)
 
-    def _reconcile(self, notice_id: str, revision: int, channel: str, now: datetime) -> None:
-        """Exact counters from the deliveries; claims whose sender died are failed, once."""
+    def _reconcile(self, notice_id: str, revision: int, channel: str, now: datetime) -> bool:
+        """Exact counters from the deliveries: a claim whose sender died is failed (outcome
+        unknown), one released and never taken up again is failed with that reason. False,
+        and nothing counted, while a claim's lease is still live: its sender may finish."""
         states: Counter[str] = Counter()
         for key, item in self.store.deliveries.states(notice_id, revision, channel).items():
             state = str(item.get("state"))
-            if state in ("sending", "retry"):
-                address = key.split("#", 1)[1]
-                claim = self.store.deliveries.claim(notice_id, revision, channel, address, now, now)
-                state = "failed" if claim.error == UNKNOWN else state
+            where = (notice_id, revision, channel, key.split("#", 1)[1])
+            if state == "sending":
+                if self.store.deliveries.claim(*where, now, now).error != UNKNOWN:
+                    return False
+                state = "failed"
+            elif state == "retry":
+                self._finish(finished(*where, "failed", error=GIVEN_UP))
+                state = "failed"
             states[state] += 1
         self.store.notices.set_counts(
             notice_id,
             revision,
             channel,
-            {
-                # everyone a page reached was claimed by now (a restarted expansion's later
-                # pages were never counted as queued: the deliveries are the exact count)
-                "queued": sum(states.values()),
-                "sent": states["sent"],
-                "failed": states["failed"] + states["retry"] + states["sending"],
-            },
+            {"queued": sum(states.values()), "sent": states["sent"], "failed": states["failed"]},
         )
+        return True
 
 
 def _same_revision(one: dict[str, Any], other: dict[str, Any]) -> bool:
