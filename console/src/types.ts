@@ -123,7 +123,15 @@ export type NoticePost = {
 };
 
 /** How far one revision has gone out in one channel (pending: queued, not yet sent or failed). */
-export type DeliveryCounts = { queued: number; sent: number; failed: number; skipped: number; pending: number };
+export type DeliveryCounts = {
+  queued: number;
+  sent: number;
+  failed: number;
+  skipped: number;
+  pending: number;
+  /** every direction's fan-out of this revision and channel closed (the API's notice sweep) */
+  done?: boolean;
+};
 
 export type Notice = {
   id: string;

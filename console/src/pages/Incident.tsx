@@ -26,12 +26,12 @@ function fresh(post: NoticePost, now: number): boolean {
   return now - Date.parse(post.at) < FRESH_MS;
 }
 
-/** Whether the delivery is still moving: something queued and not yet sent or failed, or a
- * fresh post not yet counted in one of its channels. */
+/** Whether the delivery is still moving: a channel the API does not call done, something
+ * queued and not yet sent or failed, or a fresh post not yet counted in one of its channels. */
 export function stillDelivering(notice: Notice, now = Date.now()): boolean {
   const delivery = notice.delivery ?? {};
   const pending = Object.values(delivery).some((channels) =>
-    Object.values(channels).some((counts) => counts.pending > 0),
+    Object.values(channels).some((counts) => counts.pending > 0 || counts.done === false),
   );
   if (pending) return true;
   return notice.posts.some(
@@ -272,9 +272,8 @@ function Timeline(props: { notice: Notice }) {
   );
 }
 
-/** The counters of every revision in every channel the notice goes to. A channel without
- * counters shows zeros and says why: not counted yet (a fresh post), or nobody to tell there
- * (the API keeps no counters for a fan-out that found nobody). */
+/** The counters of every revision in every channel the notice goes to. A channel with
+ * nobody counted says why: not counted yet (its fan-out is not done), or nobody to tell. */
 function Delivery(props: { notice: Notice; watching: boolean }) {
   const { notice, watching } = props;
   const delivery = notice.delivery ?? {};
@@ -317,10 +316,13 @@ function Delivery(props: { notice: Notice; watching: boolean }) {
                           aria-label={`${term(channel)} #${post.revision}: ${done} / ${counts.queued}`}
                         />
                       )}
-                      {!counts && (
+                      {(!counts || counts.queued + counts.skipped === 0) && (
                         <span class="muted small">
                           {" "}
-                          · {fresh(post, now) ? t("delivery_not_counted") : t("delivery_nobody")}
+                          ·{" "}
+                          {counts?.done === false || (!counts && fresh(post, now))
+                            ? t("delivery_not_counted")
+                            : t("delivery_nobody")}
                         </span>
                       )}
                     </td>
