@@ -65,8 +65,8 @@ sweep: $(VENV)/.run ## run a schedule now on the running local stack: make sweep
 clock: $(VENV)/.run ## move the running local stack's clock: make clock NOW=2026-12-01T10:00:00Z
 	@$(PY) -m infra.control clock $(NOW)
 
-redrive: $(VENV)/.run ## move dead-lettered jobs back: the local stack's, or AWS=1 (QUEUE_URL, DEAD_LETTER_QUEUE_URL)
-	@$(PY) -m infra.redrive $(if $(AWS),,--local)
+redrive: $(VENV)/.run ## move dead-lettered jobs back: the local stack's, or a deployed one's (STACK=helpdesk-dev)
+	@$(PY) -m infra.redrive $(if $(STACK),--stack $(STACK),$(if $(AWS),,--local))
 
 lint: $(VENV)/.dev typecheck ## ruff, mypy, cfn-lint, sam validate --lint, policy-as-code
 	$(VENV)/bin/ruff check .

@@ -45,6 +45,18 @@ def find_queues(sqs: Any, prefix: str = LOCAL_PREFIX) -> tuple[str, str]:
     return queue, dead
 
 
+def stack_queues(cloudformation: Any, stack: str) -> tuple[str, str]:
+    """(job queue URL, dead-letter queue URL) of a deployed stack: CloudFormation names the
+    queues `<stack>-JobQueue-<random>`, and a queue's physical id is its URL."""
+    urls = []
+    for logical_id in ("JobQueue", "JobDeadLetterQueue"):
+        resource = cloudformation.describe_stack_resource(
+            StackName=stack, LogicalResourceId=logical_id
+        )
+        urls.append(str(resource["StackResourceDetail"]["PhysicalResourceId"]))
+    return urls[0], urls[1]
+
+
 def move_by_hand(sqs: Any, dead_letter_url: str, queue_url: str) -> tuple[int, int]:
     """Receive, send on, delete what was taken; (moved, left behind)."""
     moved = left = 0
@@ -115,13 +127,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local", action="store_true", help="the local stack's moto")
     parser.add_argument("--prefix", default=LOCAL_PREFIX, help="queue name prefix to look for")
     parser.add_argument(
+        "--stack", help="a deployed stack's queues (CloudFormation), e.g. helpdesk-dev"
+    )
+    parser.add_argument(
         "--by-hand", action="store_true", help="receive, send and delete instead of a move task"
     )
     args = parser.parse_args(argv)
     sqs = local_client() if args.local else boto3.client("sqs")
     # moto (the local stack, or AWS_ENDPOINT_URL pointing elsewhere) has no move tasks.
     by_hand = args.by_hand or args.local or bool(os.environ.get("AWS_ENDPOINT_URL"))
-    queue_url, dead_letter_url = find_queues(sqs, args.prefix)
+    if args.stack:
+        queue_url, dead_letter_url = stack_queues(boto3.client("cloudformation"), args.stack)
+    else:
+        queue_url, dead_letter_url = find_queues(sqs, args.prefix)
     print(redrive(sqs, queue_url, dead_letter_url, move_task=not by_hand))
     return 0
 

@@ -245,3 +245,17 @@ def test_a_permanent_refusal_is_marked_failed_and_flagged_despite_a_fault_at_eac
         # then
         assert desk.faults.pending == [], f"{fault} at {operation} #{nth}"
         assert state == expected, f"{fault} at {operation} #{nth}"
+
+
+def test_redrive_of_a_deployed_stack_finds_its_queues_through_cloudformation() -> None:
+    """CloudFormation names the queues `<stack>-JobQueue-<random>`: no prefix finds them."""
+
+    class CloudFormation:
+        def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> Any:
+            assert StackName == "helpdesk-prod"
+            url = f"https://sqs.eu-west-1.amazonaws.com/1/helpdesk-prod-{LogicalResourceId}-X1"
+            return {"StackResourceDetail": {"PhysicalResourceId": url}}
+
+    queue, dead = redrive.stack_queues(CloudFormation(), "helpdesk-prod")
+    assert queue.endswith("/helpdesk-prod-JobQueue-X1")
+    assert dead.endswith("/helpdesk-prod-JobDeadLetterQueue-X1")

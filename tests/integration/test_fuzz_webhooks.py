@@ -195,6 +195,22 @@ CASES: list[tuple[str, str, Any, int | None]] = [
         400,
     ),
     ("generic from", "generic", generic_event("new_call.json", **{"from": LONG_ID}), 400),
+    # the agent's extension and the dialled number feed the assignee (a key part too)
+    *[
+        (
+            f"zadarma {field} in {sample}",
+            "zadarma",
+            {**form(f"zadarma/{sample}"), field: LONG_ID},
+            None,
+        )
+        for field, sample in (
+            ("internal", "notify_internal.txt"),
+            ("internal", "notify_out_start.txt"),
+            ("destination", "notify_answer.txt"),
+            ("destination", "notify_out_end.txt"),
+        )
+    ],
+    ("generic user", "generic", generic_event("answer.json", user=LONG_ID), None),
     # items over 400 KB
     ("tg 500 KB text", "telegram", telegram_text(text=HUGE), 200),
     (
@@ -363,6 +379,36 @@ def test_what_a_500_kb_text_becomes(doors: Doors) -> None:
     view = Api("TicketsFunction", claims("agent")).call("GET", "/tickets/D0-000001")[1]
     text = view["messages"][0]["text"]
     assert len(text) == 4096 and text.endswith(" […]")
+
+
+def test_an_item_too_large_for_dynamodb_is_refused_before_any_write(
+    doors: Doors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edge limits stop every known case first; should one slip through, the store's
+    preflight refuses it at once: 422 `unstorable`, no write tried, no ticket number spent."""
+    from collections import Counter
+
+    import botocore.client
+
+    from helpdesk import limits
+
+    cut = limits.text
+    monkeypatch.setattr(limits, "text", lambda value, limit=0: cut(value, 10**7))
+    calls: Counter[str] = Counter()
+    real = botocore.client.BaseClient._make_api_call  # type: ignore[attr-defined]
+
+    def counted(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        calls[operation] += 1
+        if "COUNTER#" in str(params.get("Key")):
+            calls["counter"] += 1
+        return real(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counted)
+    status, body = doors.telegram(telegram_text(text="я" * 250_000))  # 500 KB in UTF-8
+    assert status == 422 and body["error"]["code"] == "unstorable", body
+    assert "400 KB" in body["error"]["message"]
+    assert calls["TransactWriteItems"] == 0 and calls["PutItem"] == 0
+    assert calls["counter"] == 0, "no ticket number was spent"
 
 
 class _Sender:
