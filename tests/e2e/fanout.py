@@ -169,6 +169,9 @@ def start(
         "rates": {"telegram_per_second": caps["telegram"], "whatsapp_per_second": caps["whatsapp"]},
     }
     env = {
+        # the bot and number the audience names, whatever the calling shell has set
+        "TELEGRAM_BOT_TOKEN": f"{BOT}:fan-out",
+        "WHATSAPP_PHONE_NUMBER_ID": NUMBER,
         "TELEGRAM_API_BASE": fake.url,
         "WHATSAPP_API_BASE": fake.url,
         "HELPDESK_CONFIG": json.dumps(config),
