@@ -11,6 +11,7 @@ from infra.template import load_template, resources_of_type
 FUNCTIONS = [
     "TicketsFunction",
     "BroadcastFunction",
+    "ReportingFunction",
     "MessengerWebhookFunction",
     "CallWebhookFunction",
     "DispatcherFunction",
@@ -19,6 +20,7 @@ FUNCTIONS = [
     "MissedCallSweepFunction",
 ]
 WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction"]
+READ_ONLY = ["ReportingFunction"]  # reads counters; sends nothing
 
 TABLE = {"Fn::GetAtt": ["Table", "Arn"]}
 ALL_INDEXES = {"Fn::Sub": "${Table.Arn}/index/*"}
@@ -38,6 +40,10 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
             }
         ),
         ("dynamodb:Query", "Table/index/*"),
+    },
+    # Reports read counters by key: no writes, no index, no Scan.
+    "ReportingFunction": {
+        (a, "Table") for a in {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
     },
     "MessengerWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "CallWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
@@ -70,6 +76,7 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
 SECRETS: dict[str, dict[str, str]] = {
     "TicketsFunction": {},
     "BroadcastFunction": {},
+    "ReportingFunction": {},
     "MessengerWebhookFunction": {
         "TELEGRAM_SECRET_TOKEN_SECRET_ARN": "TelegramSecretTokenArn",
         "WHATSAPP_APP_SECRET_SECRET_ARN": "WhatsAppAppSecretArn",
@@ -178,9 +185,10 @@ def test_no_wildcard_actions_and_every_statement_names_its_resource(name: str) -
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_every_function_sends_jobs_only_to_the_job_queue(name: str) -> None:
     sqs = [s for _, s in statements(name) if any(a.startswith("sqs:") for a in actions(s))]
-    assert [(actions(s), s["Resource"]) for s in sqs] == [
-        (["sqs:SendMessage"], {"Fn::GetAtt": ["JobQueue", "Arn"]})
-    ]
+    expected = (
+        [] if name in READ_ONLY else [(["sqs:SendMessage"], {"Fn::GetAtt": ["JobQueue", "Arn"]})]
+    )
+    assert [(actions(s), s["Resource"]) for s in sqs] == expected
 
 
 def test_only_the_dispatcher_publishes_and_only_to_the_problem_calls_topic() -> None:

@@ -380,6 +380,36 @@ class CallbackConfig(_Config):
     max_attempts: int = Field(default=3, ge=1, le=20)
 
 
+class StaffedAgent(_Config):
+    """One agent of a direction for the load report: who, in which team, how many hours."""
+
+    id: str = Field(min_length=1, max_length=128)
+    team: str = Field(default="team", min_length=1, max_length=64)
+    hours_per_week: float = Field(default=40, gt=0, le=168)
+
+
+class StaffingConfig(_Config):
+    """Who works a direction and for how long: the load report's denominator."""
+
+    agents: list[StaffedAgent] = Field(default_factory=list)
+
+    @field_validator("agents")
+    @classmethod
+    def _unique(cls, agents: list[StaffedAgent]) -> list[StaffedAgent]:
+        seen: set[str] = set()
+        for agent in agents:
+            if agent.id in seen:
+                raise ValueError(f"agent {agent.id!r} is listed twice")
+            seen.add(agent.id)
+        return agents
+
+    def hours_per_week(self) -> float:
+        return sum(agent.hours_per_week for agent in self.agents)
+
+    def team_of(self, agent_id: str) -> str | None:
+        return next((agent.team for agent in self.agents if agent.id == agent_id), None)
+
+
 class WhatsAppTemplate(_Config):
     """An approved message template (Meta approves its wording; we fill its parameters)."""
 
@@ -422,6 +452,7 @@ class DirectionConfig(_Config):
     zadarma_out_of_hours_file: str | None = Field(default=None, max_length=100)
     twilio_voice_url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=500)
     lead_chat_id: str | None = None  # the lead's chat: breaches and missed calls escalate here
+    staffing: StaffingConfig = Field(default_factory=StaffingConfig)  # the load report
 
     @field_validator("timezone")
     @classmethod
@@ -487,9 +518,34 @@ class SendRates(_Config):
         return max(1, int(cap * self.notice_share))
 
 
+class AwsPrices(_Config):
+    """Published on-demand prices (USD, us-east-1) the cost estimates multiply counted usage by;
+    configuration, not code, so that a price change is an edit and a region another file."""
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    dynamodb_write_per_million: float = Field(default=0.625, ge=0)
+    dynamodb_read_per_million: float = Field(default=0.125, ge=0)
+    lambda_request_per_million: float = Field(default=0.20, ge=0)
+    lambda_gb_second: float = Field(default=0.0000166667, ge=0)
+    http_api_per_million: float = Field(default=1.00, ge=0)
+    sqs_per_million: float = Field(default=0.40, ge=0)
+    dynamodb_storage_gb_month: float = Field(default=0.25, ge=0)
+
+
+class ReportsConfig(_Config):
+    """Reports: the longest range one request may ask, and how many ratings an agent or team
+    needs before the CSAT leaderboard ranks them."""
+
+    max_days: int = Field(default=366, ge=1, le=3660)
+    min_ratings: int = Field(default=5, ge=1, le=10_000)
+    complaints_feed: int = Field(default=50, ge=1, le=500)
+
+
 class HelpdeskConfig(_Config):
     directions: list[DirectionConfig] = Field(default_factory=list)
     rates: SendRates = Field(default_factory=SendRates)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    aws_prices: AwsPrices = Field(default_factory=AwsPrices)
 
     @field_validator("directions")
     @classmethod

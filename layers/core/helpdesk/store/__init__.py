@@ -22,6 +22,7 @@ from helpdesk.store.messages import Messages
 from helpdesk.store.notices import Notices
 from helpdesk.store.provider_messages import ProviderMessages
 from helpdesk.store.rates import Rates
+from helpdesk.store.reports import Reports
 from helpdesk.store.table import PermanentWriteError, Table, TransactionFailed, Write, preflight
 from helpdesk.store.tickets import TicketQuery, Tickets
 
@@ -45,6 +46,7 @@ class Store:
         self.audience = Audience(self.table)
         self.deliveries = Deliveries(self.table)
         self.rates = Rates(self.table)
+        self.reports = Reports(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

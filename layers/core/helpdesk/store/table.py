@@ -30,7 +30,7 @@ KEY_ATTRIBUTES = frozenset(
 class Write:
     """One item of a transaction and the error its failed condition means."""
 
-    request: dict[str, Any]  # {"Put": {...}} / {"Update": {...}} / {"ConditionCheck": {...}}
+    request: dict[str, Any]  # {"Put" | "Update" | "Delete" | "ConditionCheck": {...}}
     on_condition_failed: Exception | None = None
 
     @property
@@ -89,6 +89,11 @@ def update(
     if condition:
         body["ConditionExpression"] = condition
     return Write({"Update": body}, on_condition_failed)
+
+
+def delete(key: dict[str, str]) -> Write:
+    """An unconditional delete (deleting what is not there is not an error)."""
+    return Write({"Delete": {"Key": to_dynamo(key)}})
 
 
 def check(
@@ -257,6 +262,8 @@ class Table:
             self.client.put_item(**body)
         elif kind == "Update":
             self.client.update_item(**body)
+        elif kind == "Delete":
+            self.client.delete_item(**body)
         else:
             raise ValueError(f"cannot write {kind} alone")
 

@@ -43,7 +43,7 @@ from helpdesk.store.identities import IdentityMoved, point_at_ticket
 from helpdesk.store.notices import link_item
 from helpdesk.store.tickets import writes_for
 from helpdesk.usecases.broadcasts import IncidentDesk
-from helpdesk.usecases.changes import ticket_writes, tracked
+from helpdesk.usecases.changes import report_writes, ticket_writes, tracked
 from helpdesk.usecases.deliveries import apply_status
 
 logger = logging.getLogger(__name__)
@@ -254,6 +254,7 @@ class Inbox:
                     greeted,
                 ),
                 *writes_for(change, None),
+                *report_writes(None, change, settings, now),
                 enlisted(
                     direction,
                     message.channel,
