@@ -386,6 +386,8 @@ class LocalStack:
                 )
 
     def run_schedule(self, function: str, expression: str) -> None:
+        if expression.startswith("cron(") and not self.schedule_seconds:
+            return  # a time of day (the daily digest): run it with `make sweep NAME=...`
         every = self.schedule_seconds or rate_seconds(expression)
         while not self.stopping.wait(every):
             try:

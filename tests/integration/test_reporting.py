@@ -23,7 +23,7 @@ from helpdesk.usecases.reporting import ReportDesk
 from infra.lambda_runtime import LambdaContext, load_function, scheduled_event
 from infra.template import functions
 from tests.integration.conftest import Api, claims
-from tests.support import TG_SECRET, load_event, use_messengers
+from tests.support import TG_SECRET, DispatchDriver, load_event, use_messengers
 
 CTI = "cti-token-for-tests"
 LINE, CALLER, OTHER = "+74951234567", "+79161234567", "+79167654321"
@@ -33,6 +33,7 @@ CONFIG = {
         {
             "id": "d0",
             "phone_numbers": [LINE],
+            "team_chat_id": "-100555",
             "staffing": {
                 "agents": [
                     {"id": "alice", "team": "red", "hours_per_week": 40},
@@ -434,3 +435,41 @@ def test_a_report_reads_counters_only_never_a_ticket(desk: Desk, week: list[str]
         "REPORT#d0#2026-12",
     ]
     assert all("IndexName" not in q for q in seen)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, message: Any) -> Any:
+        from helpdesk.channels.base import SendResult
+
+        self.sent.append(message)
+        return SendResult(provider_message_id=None)
+
+
+def test_the_daily_digest_tells_the_team_chat_about_yesterday_once(
+    desk: Desk, week: list[str], aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    driver = DispatchDriver(aws, monkeypatch)
+    driver.drain(Recorder())  # the week's own sends
+    desk.at(MONDAY + timedelta(hours=24))  # Tuesday 09:00 in Moscow: yesterday is Monday
+    sweep("DailyDigestFunction")
+    sweep("DailyDigestFunction")  # a retried schedule
+    recorder = Recorder()
+    assert driver.drain(recorder) == {"batchItemFailures": []}
+    (digest,) = [m for m in recorder.sent if m.recipient_id == "-100555"]
+    status, listed = desk.lead.call("GET", "/tickets", query="direction=d0&limit=100")
+    assert status == 200, listed
+    monday = [
+        t for t in listed["tickets"] if local(t["created_at"]).date().isoformat() == "2026-11-23"
+    ]
+    t1, t3, t4 = week[0], week[6], week[7]
+    lines = digest.text.splitlines()
+    assert lines[0] == "Сводка D0 за 2026-11-23"
+    assert f"Обращений: {len(monday)}" in lines
+    assert "Первый ответ, медиана: ≤ 30 min" in lines  # 20 min and 2 h 30: nearest rank
+    assert "Оценки: 1, хороших 100.0 %, средняя 5.0" in lines
+    assert "Лучшая оценка: alice (1 из 1)" in lines
+    assert "Жалобы: 1" in lines and f"— {t1}: I cannot log in" in lines
+    assert not any(t3 in line or t4 in line for line in lines)  # not Monday's complaints

@@ -12,6 +12,7 @@ FUNCTIONS = [
     "TicketsFunction",
     "BroadcastFunction",
     "ReportingFunction",
+    "DailyDigestFunction",
     "MessengerWebhookFunction",
     "CallWebhookFunction",
     "DispatcherFunction",
@@ -45,6 +46,11 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
     "ReportingFunction": {
         (a, "Table") for a in {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
     },
+    "DailyDigestFunction": {
+        ("dynamodb:GetItem", "Table"),
+        ("dynamodb:Query", "Table"),
+        ("dynamodb:Query", "Table/index/GSI3"),
+    },
     "MessengerWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "CallWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "BroadcastFunction": {
@@ -77,6 +83,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "TicketsFunction": {},
     "BroadcastFunction": {},
     "ReportingFunction": {},
+    "DailyDigestFunction": {},
     "MessengerWebhookFunction": {
         "TELEGRAM_SECRET_TOKEN_SECRET_ARN": "TelegramSecretTokenArn",
         "WHATSAPP_APP_SECRET_SECRET_ARN": "WhatsAppAppSecretArn",

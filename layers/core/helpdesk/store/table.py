@@ -8,10 +8,11 @@ as a plain PutItem / UpdateItem (half the write units, same condition semantics)
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import boto3
 from botocore.exceptions import ClientError
@@ -37,6 +38,10 @@ class Write:
     def key(self) -> dict[str, Any]:
         body = next(iter(self.request.values()))
         return body.get("Key") or {name: body["Item"][name] for name in ("PK", "SK")}
+
+
+CONFLICT_RETRIES = 3  # a transaction cancelled only by another one on the same item
+CONFLICT_PAUSE = 0.02  # seconds: the first retry waits up to this, then twice as long
 
 
 class TransactionFailed(Exception):
@@ -230,31 +235,45 @@ class Table:
         for write in writes:
             kind, body = next(iter(write.request.items()))
             requests.append({kind: {"TableName": self.name, **body}})
-        try:
-            if len(requests) == 1 and "ConditionCheck" not in requests[0]:
-                self._single_write(requests[0])
-            else:
-                self.client.transact_write_items(TransactItems=requests)
-        except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code == "ConditionalCheckFailedException":
-                raise writes[0].on_condition_failed or TransactionFailed(
-                    ["ConditionalCheckFailed"]
-                ) from error
-            if code != "TransactionCanceledException":
-                if permanent := _permanent(error):
-                    raise permanent from error
-                raise
-            reasons = [
-                reason.get("Code", "None")
-                for reason in error.response.get("CancellationReasons", [])
-            ]
-            for write, reason in zip(writes, reasons, strict=False):
-                if reason == "ConditionalCheckFailed" and write.on_condition_failed:
-                    raise write.on_condition_failed from error
-            if "ValidationError" in reasons:
-                raise PermanentWriteError(f"DynamoDB refused the write: {reasons}") from error
-            raise TransactionFailed(reasons) from error
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                self._send(requests)
+                return
+            except ClientError as error:
+                if attempt < CONFLICT_RETRIES and _only_conflicts(error):
+                    # Cancelled whole because another transaction held one of the items (a
+                    # report counters item two changes of one direction share): nothing was
+                    # written, so the same writes go again, their conditions checked afresh.
+                    time.sleep(random.uniform(0, CONFLICT_PAUSE * 2**attempt))
+                    continue
+                self._raise(writes, error)
+
+    def _send(self, requests: list[dict[str, Any]]) -> None:
+        if len(requests) == 1 and "ConditionCheck" not in requests[0]:
+            self._single_write(requests[0])
+        else:
+            self.client.transact_write_items(TransactItems=requests)
+
+    def _raise(self, writes: Sequence[Write], error: ClientError) -> NoReturn:
+        """The domain error a failed write means."""
+        code = error.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            raise writes[0].on_condition_failed or TransactionFailed(
+                ["ConditionalCheckFailed"]
+            ) from error
+        if code != "TransactionCanceledException":
+            if permanent := _permanent(error):
+                raise permanent from error
+            raise error
+        reasons = [
+            reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])
+        ]
+        for write, reason in zip(writes, reasons, strict=False):
+            if reason == "ConditionalCheckFailed" and write.on_condition_failed:
+                raise write.on_condition_failed from error
+        if "ValidationError" in reasons:
+            raise PermanentWriteError(f"DynamoDB refused the write: {reasons}") from error
+        raise TransactionFailed(reasons) from error
 
     def _single_write(self, request: dict[str, Any]) -> None:
         kind, body = next(iter(request.items()))
@@ -266,6 +285,17 @@ class Table:
             self.client.delete_item(**body)
         else:
             raise ValueError(f"cannot write {kind} alone")
+
+
+def _only_conflicts(error: ClientError) -> bool:
+    """Cancelled by a concurrent transaction and nothing else (no condition failed)."""
+    code = error.response["Error"]["Code"]
+    if code == "TransactionConflictException":
+        return True
+    if code != "TransactionCanceledException":
+        return False
+    reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+    return "TransactionConflict" in reasons and set(reasons) <= {"TransactionConflict", "None"}
 
 
 def _permanent(error: ClientError) -> PermanentWriteError | None:
