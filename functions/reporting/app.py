@@ -18,18 +18,20 @@ from helpdesk.http.params import known_query
 from helpdesk.http.resolver import make_resolver
 from helpdesk.http.tables import table_response, wants_csv
 from helpdesk.reports import ReportTable
-from helpdesk.usecases.reporting import ReportDesk
+from helpdesk.store.ledger import LEDGER_FIELDS
+from helpdesk.usecases.reporting import LedgerDesk, ReportDesk
 
 logger = Logger(service="reporting")
 metrics = Metrics()
 app = make_resolver(
     "Helpdesk reports API",
     default_roles=("lead", "finance"),
-    roles={"GET /openapi.json": ()},
+    roles={"GET /reports/ledger": ("finance",), "GET /openapi.json": ()},
     json_only=True,
     validation=True,
 )
 desk = ReportDesk()
+ledger = LedgerDesk()
 
 DAY = r"^\d{4}-\d{2}-\d{2}$"
 Day = Annotated[str | None, Query(pattern=DAY, description="yyyy-mm-dd, inclusive")]
@@ -57,6 +59,34 @@ def complaints(
     return table_response(table, meta, wants_csv(format_, event.headers), "complaints")
 
 
+@app.get("/reports/ledger")
+def ledger_entries(
+    direction: Annotated[str, Query(min_length=1, max_length=32, pattern="^[a-z0-9_-]+$")],
+    from_: From = None,
+    to: Day = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    format_: Format = None,
+) -> Response[str]:
+    """The cost ledger of one direction, entry by entry (finance); pages with `cursor`."""
+    event = app.current_event
+    known_query(event.query_string_parameters, ledger_entries, FROM)
+    entries, next_cursor, span = ledger.page(from_, to, direction, cursor, limit)
+    table = ReportTable("ledger", list(LEDGER_FIELDS), entries)
+    meta = {
+        "report": "ledger",
+        "from": str(span.start),
+        "to": str(span.end),
+        "next_cursor": next_cursor,
+    }
+    response = table_response(
+        table, meta, wants_csv(format_, event.headers), f"ledger-{direction}-{span.start}"
+    )
+    if next_cursor:
+        response.headers["X-Next-Cursor"] = next_cursor
+    return response
+
+
 @app.get("/reports/<name>")
 def report(
     name: str,
@@ -68,7 +98,7 @@ def report(
     """A report over `from`..`to` (inclusive; default the last 30 days), one direction or all."""
     event = app.current_event
     known_query(event.query_string_parameters, report, FROM)
-    table, span, directions = desk.report(name, from_, to, direction)
+    table, span, directions = desk.report(name, from_, to, direction, app.actor())
     meta: dict[str, Any] = {
         "report": name,
         "from": span.start.isoformat(),

@@ -473,3 +473,84 @@ def test_the_daily_digest_tells_the_team_chat_about_yesterday_once(
     assert "Лучшая оценка: alice (1 из 1)" in lines
     assert "Жалобы: 1" in lines and f"— {t1}: I cannot log in" in lines
     assert not any(t3 in line or t4 in line for line in lines)  # not Monday's complaints
+
+
+# ---- finance: the cost ledger and the costs report ---------------------------------------------
+
+RATE_CARD = {
+    "currency": "RUB",
+    "call_minute": 150,
+    "call_minute_by_line": {LINE: 200},
+    "whatsapp": {"utility": 520, "marketing": 900},
+}
+
+
+@pytest.fixture
+def finance(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> Api:
+    config = json.loads(json.dumps(CONFIG))
+    config["directions"][0]["rate_card"] = RATE_CARD
+    monkeypatch.setenv("HELPDESK_CONFIG", json.dumps(config))
+    get_settings.cache_clear()
+    return Api("ReportingFunction", claims("finance", "fin-1"))
+
+
+def whatsapp_status(name: str, at: datetime) -> tuple[bytes, dict[str, str]]:
+    from tests.support import whatsapp_signature
+
+    body = load_event(f"whatsapp/{name}")
+    body["entry"][0]["changes"][0]["value"]["statuses"][0]["timestamp"] = str(int(at.timestamp()))
+    raw = json.dumps(body).encode()
+    return raw, whatsapp_signature(raw)
+
+
+def test_the_costs_report_matches_the_ledger_to_the_minor_unit(desk: Desk, finance: Api) -> None:
+    h = timedelta(hours=1)
+    desk.at(MONDAY)
+    desk.call("p1", "newCall")
+    desk.call("p1", "answer", user="alice")
+    desk.call("p1", "hangup", cause="normalClearing", duration=420, user="alice", times=2)
+    desk.at(MONDAY + h)
+    desk.call("p1", "hangup", cause="normalClearing", duration=430, user="alice")  # again, late
+    desk.call("o1", "newCall", out=True)
+    desk.call("o1", "answer", out=True, user="bob")
+    desk.call("o1", "hangup", out=True, cause="normalClearing", duration=30, user="bob")
+    for name in ("status_sent", "status_delivered", "status_sent"):  # priced each time
+        raw, headers = whatsapp_status(name, MONDAY + 2 * h)
+        status, body = desk.webhook.call("POST", "/webhooks/whatsapp", raw=raw, headers=headers)
+        assert status == 200, body
+
+    status, costs = finance.call("GET", "/reports/costs", query=RANGE + "&direction=d0")
+    assert status == 200, costs
+    rows = {row["channel"]: row for row in costs["rows"]}
+    assert rows["phone"]["amount_minor"] == 7 * 200 + 1 * 200  # 7:00 and 0:30, started minutes
+    assert (rows["phone"]["charges"], rows["phone"]["quantity"]) == (2, 8)
+    assert (rows["whatsapp"]["amount_minor"], rows["whatsapp"]["charges"]) == (520, 1)
+    assert rows["all"]["amount_minor"] == 2120 and rows["all"]["currency"] == "RUB"
+
+    entries: list[dict[str, Any]] = []
+    cursor = ""
+    while True:
+        status, page = finance.call(
+            "GET",
+            "/reports/ledger",
+            query=RANGE + "&direction=d0&limit=2" + (f"&cursor={cursor}" if cursor else ""),
+        )
+        assert status == 200, page
+        entries += page["rows"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sum(entry["amount"] for entry in entries) == rows["all"]["amount_minor"]
+    assert sorted((e["source"].split(":")[0], e["amount"]) for e in entries) == [
+        ("call", 200),
+        ("call", 1400),
+        ("whatsapp", 520),
+    ]
+    status, text = finance.call("GET", "/reports/ledger", query=RANGE + "&direction=d0&format=csv")
+    lines = (text.decode() if isinstance(text, bytes) else text).splitlines()
+    assert status == 200 and lines[0].startswith("day,at,direction,channel") and len(lines) == 4
+
+    lead = Api("ReportingFunction", claims("lead", "lead-1"))
+    status, body = lead.call("GET", "/reports/costs", query=RANGE)
+    assert status == 403 and "finance" in body["error"]["message"]
+    assert lead.call("GET", "/reports/ledger", query="direction=d0")[0] == 403

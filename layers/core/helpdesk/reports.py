@@ -30,8 +30,9 @@ from helpdesk.calendar import BusinessCalendar
 from helpdesk.calls import MISSED_FLAG, PROBLEM_FLAG
 from helpdesk.models import Category, Message, MessageKind, Status, Ticket
 
-Kind = Literal["open", "times", "calls", "agent"]
-KINDS: tuple[Kind, ...] = ("open", "times", "calls", "agent")
+Kind = Literal["open", "times", "calls", "agent", "cost"]
+KINDS: tuple[Kind, ...] = ("open", "times", "calls", "agent", "cost")
+MONTHLY = ("cost#", "usage#", "charges#")  # counters the finance report shows per month
 ACTIVE = (Status.NEW, Status.OPEN, Status.ON_HOLD)
 DONE = (Status.RESOLVED, Status.CLOSED)
 MAX_TOPIC = 64  # a topic's counter name keeps this much of it
@@ -258,6 +259,9 @@ class Totals:
     by_day: dict[date, dict[str, int]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(int))
     )
+    by_month: dict[str, dict[str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
 
     def add(self, kind: str, day: date, agent: str | None, counters: Mapping[str, Any]) -> None:
         for name, value in counters.items():
@@ -268,6 +272,8 @@ class Totals:
             self.counters[name] += amount
             if name.startswith("opened#hour#"):
                 self.by_day[day][name] += amount
+            if name.startswith(MONTHLY) or name == "resolved":
+                self.by_month[day.strftime("%Y-%m")][name] += amount
 
     def get(self, name: str) -> int:
         return int(self.counters.get(name, 0))
@@ -300,7 +306,9 @@ REPORT_NAMES = (
     "csat",
     "callbacks",
     "problem_calls",
+    "costs",
 )
+FINANCE_ONLY = ("costs",)  # reports of money: the finance role only
 CHANNELS = ("telegram", "whatsapp", "phone", "manual", "sandbox")
 OUTCOMES = ("contacted_elsewhere", "called_back", "unreachable", "escalated")
 CLOSING_OUTCOMES = ("contacted_elsewhere", "called_back", "unreachable")
@@ -351,6 +359,7 @@ def build(
         "csat": lambda: _csat(totals, staff, min_ratings),
         "callbacks": lambda: _callbacks(totals),
         "problem_calls": lambda: _problem_calls(totals),
+        "costs": lambda: _costs(totals),
     }
     return builders[name]()
 
@@ -594,6 +603,74 @@ def _problem_calls(totals: Sequence[Totals]) -> ReportTable:
         row["reviewed"] = sum(verdicts.values())
         rows.append(row)
     return ReportTable("problem_calls", list(rows[0]) if rows else [], rows)
+
+
+COST_COLUMNS = [
+    "direction",
+    "month",
+    "channel",
+    "charges",
+    "quantity",
+    "unit",
+    "amount_minor",
+    "currency",
+    "resolved",
+    "cost_per_resolved_minor",
+]
+
+
+def _costs(totals: Sequence[Totals]) -> ReportTable:
+    """Usage cost per direction, month and channel in minor units; each direction's month
+    closes with a total row (channel `all`) and its cost per resolved ticket."""
+    rows: list[dict[str, Any]] = []
+    for total in totals:
+        for month, counters in sorted(total.by_month.items()):
+            month_total: dict[str, int] = defaultdict(int)
+            for name, amount in sorted(counters.items()):
+                if not name.startswith("cost#") or not amount:
+                    continue
+                _, channel, currency = name.split("#", 2)
+                unit, quantity = next(
+                    (
+                        (key.split("#", 2)[2], value)
+                        for key, value in counters.items()
+                        if key.startswith(f"usage#{channel}#")
+                    ),
+                    ("", 0),
+                )
+                rows.append(
+                    {
+                        "direction": total.direction,
+                        "month": month,
+                        "channel": channel,
+                        "charges": int(counters.get(f"charges#{channel}", 0)),
+                        "quantity": quantity,
+                        "unit": unit,
+                        "amount_minor": amount,
+                        "currency": currency,
+                        "resolved": None,
+                        "cost_per_resolved_minor": None,
+                    }
+                )
+                month_total[currency] += amount
+            resolved = int(counters.get("resolved", 0))
+            for currency, amount in sorted(month_total.items()):
+                rows.append(
+                    {
+                        "direction": total.direction,
+                        "month": month,
+                        "channel": "all",
+                        "charges": None,
+                        "quantity": None,
+                        "unit": None,
+                        "amount_minor": amount,
+                        "currency": currency,
+                        "resolved": resolved,
+                        "cost_per_resolved_minor": round(amount / resolved) if resolved else None,
+                    }
+                )
+    notes = {"money": "integer minor units of the currency (kopecks, cents)"}
+    return ReportTable("costs", COST_COLUMNS, rows, notes)
 
 
 # ---- the daily digest -----------------------------------------------------------------------

@@ -17,7 +17,7 @@ import string
 from datetime import date, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -410,6 +410,24 @@ class StaffingConfig(_Config):
         return next((agent.team for agent in self.agents if agent.id == agent_id), None)
 
 
+Price = Annotated[int, Field(ge=0, le=10**9)]  # minor units (kopecks, cents): never negative
+
+
+class RateCard(_Config):
+    """What a direction's usage costs, in integer minor units of one currency: a started
+    minute of a call (per support line, else the card's default), a billable WhatsApp message
+    per pricing category (as Meta's status webhooks name it); Telegram is free."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. RUB, USD")
+    call_minute: Price = 0
+    call_minute_by_line: dict[str, Price] = Field(default_factory=dict)
+    whatsapp: dict[str, Price] = Field(default_factory=dict)
+    monthly_budget: Price | None = None
+
+    def minute_price(self, line: str | None) -> int:
+        return self.call_minute_by_line.get(line or "", self.call_minute)
+
+
 class WhatsAppTemplate(_Config):
     """An approved message template (Meta approves its wording; we fill its parameters)."""
 
@@ -453,6 +471,7 @@ class DirectionConfig(_Config):
     twilio_voice_url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=500)
     lead_chat_id: str | None = None  # the lead's chat: breaches and missed calls escalate here
     staffing: StaffingConfig = Field(default_factory=StaffingConfig)  # the load report
+    rate_card: RateCard | None = None  # usage costs (finance); None: nothing is charged
 
     @field_validator("timezone")
     @classmethod

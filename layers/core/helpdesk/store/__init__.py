@@ -18,6 +18,7 @@ from helpdesk.store.customers import Customers
 from helpdesk.store.deliveries import Deliveries
 from helpdesk.store.events import Events
 from helpdesk.store.identities import Identities
+from helpdesk.store.ledger import Ledger
 from helpdesk.store.messages import Messages
 from helpdesk.store.notices import Notices
 from helpdesk.store.provider_messages import ProviderMessages
@@ -47,6 +48,7 @@ class Store:
         self.deliveries = Deliveries(self.table)
         self.rates = Rates(self.table)
         self.reports = Reports(self.table)
+        self.ledger = Ledger(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

@@ -12,6 +12,7 @@ call      CALL#<provider>#<call id> / #CALL        (missed, waiting: GSI3 CALLBA
 pmsg      PMSG#<channel>#<provider msg id> / #PMSG (delivery statuses, pricing)
 report    REPORT#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<kind>#<shard or agent>  (counters)
 complaint COMPLAINTS#<direction> / <created>#<number>   (the complaints feed)
+ledger    LEDGER#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<at>#<source>  (usage and its cost)
 """
 
 from __future__ import annotations
@@ -211,3 +212,12 @@ def complaint(direction: str, created_at: datetime, ticket_id: str) -> Key:
 
 def report_shard(ticket_id: str) -> str:
     return str(zlib.crc32(ticket_id.encode()) % REPORT_SHARDS)
+
+
+def ledger_partition(direction: str, month: str) -> str:
+    """A direction's cost ledger of one month (`yyyy-mm`, the direction's local days)."""
+    return f"LEDGER#{direction}#{month}"
+
+
+def ledger(direction: str, day: str, at: datetime, source: str) -> Key:
+    return {"PK": ledger_partition(direction, day[:7]), "SK": f"{day}#{iso(at)}#{source}"}

@@ -77,7 +77,7 @@ class CounterItem:
     counters: dict[str, int]
 
 
-def _months(start: date, end: date) -> list[str]:
+def months(start: date, end: date) -> list[str]:
     months: list[str] = []
     day = start.replace(day=1)
     while day <= end:
@@ -92,7 +92,7 @@ class Reports:
 
     def counters(self, direction: str, start: date, end: date) -> Iterator[CounterItem]:
         """Every counters item of a direction from `start` to `end` (inclusive)."""
-        for month in _months(start, end):
+        for month in months(start, end):
             for item in self.table.query_all(
                 KeyConditionExpression="PK = :pk AND SK BETWEEN :first AND :last",
                 ExpressionAttributeValues=to_dynamo(

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from helpdesk import callbacks, reports, sla
+from helpdesk import callbacks, costs, reports, sla
 from helpdesk.models import Ticket
 from helpdesk.settings import Settings
 from helpdesk.store import Write
 from helpdesk.store.customers import reached
+from helpdesk.store.ledger import ledger_entry
 from helpdesk.store.reports import complaint_writes, counter_writes
 from helpdesk.store.tickets import writes_for
 from helpdesk.tickets import TicketChange
@@ -28,14 +29,21 @@ def tracked(
 def report_writes(
     before: Ticket | None, change: TicketChange, settings: Settings, now: datetime
 ) -> list[Write]:
-    """The report counters this change moves and the complaints feed, written with it: the
-    change's transaction (refused whole on a redelivery) makes them count exactly once."""
+    """The report counters this change moves, the complaints feed and the cost ledger (a
+    call's minutes), written with it: the change's transaction (refused whole on a
+    redelivery) makes them count exactly once."""
     after = change.ticket
-    calendar = settings.direction(after.direction).business_calendar()
-    moved = reports.grouped(reports.moves(before, after, change.messages, calendar, now))
+    config = settings.direction(after.direction)
+    calendar = config.business_calendar()
+    moves = reports.moves(before, after, change.messages, calendar, now)
+    charged = []
+    if charge := costs.call_charge(before, after, config.rate_card, now):
+        moves += costs.charge_moves(charge, calendar.zone)
+        charged.append(ledger_entry(charge, calendar.zone))
     return [
-        *counter_writes(after.direction, after.id, moved),
+        *counter_writes(after.direction, after.id, reports.grouped(moves)),
         *complaint_writes(before, after, now),
+        *charged,
     ]
 
 

@@ -13,8 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from helpdesk import reports
-from helpdesk.errors import BadRequest, NotFound
-from helpdesk.models import utc_now
+from helpdesk.errors import BadRequest, Forbidden, NotFound
+from helpdesk.models import Actor, utc_now
 from helpdesk.reports import ReportTable, Staff, Totals
 from helpdesk.settings import Settings, get_settings
 from helpdesk.store import Store
@@ -86,12 +86,21 @@ class ReportDesk:
         return total
 
     def report(
-        self, name: str, start: str | None, end: str | None, direction: str | None
+        self,
+        name: str,
+        start: str | None,
+        end: str | None,
+        direction: str | None,
+        actor: Actor | None = None,
     ) -> tuple[ReportTable, Range, list[str]]:
         if name not in reports.REPORT_NAMES:
             raise NotFound(
-                f"no report {name!r}", report=name, reports=[*reports.REPORT_NAMES, "complaints"]
+                f"no report {name!r}",
+                report=name,
+                reports=[*reports.REPORT_NAMES, "complaints", "ledger"],
             )
+        if name in reports.FINANCE_ONLY and actor is not None and not actor.has_any("finance"):
+            raise Forbidden(f"the {name} report is for the finance role", roles=["finance"])
         span = self.range(start, end)
         chosen = self.directions(direction)
         settings = self.settings()
@@ -121,3 +130,26 @@ def _staff(settings: Settings, direction: str) -> Staff:
         hours_per_week={agent.id: agent.hours_per_week for agent in agents},
         teams={agent.id: agent.team for agent in agents},
     )
+
+
+@dataclass
+class LedgerDesk:
+    """The cost ledger, entry by entry, for finance (the CSV export pages through it)."""
+
+    store: Store = field(default_factory=Store)
+    settings: Callable[[], Settings] = get_settings
+    clock: Callable[[], datetime] = utc_now
+
+    def page(
+        self,
+        start: str | None,
+        end: str | None,
+        direction: str,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str | None, Range]:
+        desk = ReportDesk(self.store, self.settings, self.clock)
+        span = desk.range(start, end)
+        (chosen,) = desk.directions(direction)
+        entries, next_cursor = self.store.ledger.page(chosen, span.start, span.end, cursor, limit)
+        return entries, next_cursor, span

@@ -1,0 +1,88 @@
+"""Usage cost by the rate card, pure: started minutes of an ended call, corrections as
+adjustments, one charge per billable WhatsApp message; bad rate cards stop the start."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from helpdesk import costs, tickets
+from helpdesk.models import Channel, Ticket
+from helpdesk.reports import Move
+from helpdesk.settings import ConfigError, RateCard, load_config
+
+AT = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 00:30 on the 24th in Moscow
+CARD = RateCard(currency="RUB", call_minute=150, call_minute_by_line={"+7495": 200})
+
+
+def phone(line: str = "+7495", **call: Any) -> Ticket:
+    contact = tickets.Contact(
+        direction="d0", channel=Channel.PHONE, customer_id="c", subject="s", service_id=line
+    )
+    ticket = tickets.open_ticket("D0-000001", contact, AT, actor="telephony").ticket
+    return ticket.model_copy(update={"call": {"call_id": "c1", **call}}) if call else ticket
+
+
+def test_an_ended_call_is_charged_its_started_minutes_at_its_lines_price() -> None:
+    ringing = phone(answered_at="x")
+    ended = phone(answered_at="x", ended_at="y", talk_seconds=61)
+    charge = costs.call_charge(ringing, ended, CARD, AT)
+    assert charge is not None
+    assert (charge.quantity, charge.amount, charge.currency, charge.new) == (2, 400, "RUB", True)
+    assert costs.charge_moves(charge, "Europe/Moscow") == [
+        Move("cost", date(2026, 11, 24), "cost#phone#RUB", 400),
+        Move("cost", date(2026, 11, 24), "usage#phone#minute", 2),
+        Move("cost", date(2026, 11, 24), "charges#phone"),
+    ]
+    assert costs.call_charge(ended, ended, CARD, AT) is None  # the same state again
+    other_line = phone("+7000", ended_at="y", talk_seconds=60)
+    unlisted = costs.call_charge(None, other_line, CARD, AT)
+    assert unlisted is not None and unlisted.amount == 150  # the card's default price
+    assert costs.call_charge(ringing, ended, None, AT) is None  # no rate card: no charge
+
+
+def test_a_corrected_duration_is_charged_as_an_adjustment_and_a_new_call_on_its_own() -> None:
+    first = phone(ended_at="y", talk_seconds=61)
+    longer = phone(ended_at="y", talk_seconds=185)
+    adjustment = costs.call_charge(first, longer, CARD, AT)
+    assert adjustment is not None
+    assert (adjustment.quantity, adjustment.amount, adjustment.new) == (2, 400, False)
+    assert [m.name for m in costs.charge_moves(adjustment, "UTC")] == [
+        "cost#phone#RUB",
+        "usage#phone#minute",
+    ]
+    second = longer.model_copy(
+        update={"call": {"call_id": "c2", "ended_at": "z", "talk_seconds": 10}}
+    )
+    charge = costs.call_charge(longer, second, CARD, AT)
+    assert charge is not None and (charge.amount, charge.new) == (200, True)
+    assert charge.source == "call:D0-000001:c2"
+
+
+def test_a_billable_whatsapp_message_costs_its_categorys_price() -> None:
+    card = RateCard(currency="USD", whatsapp={"utility": 4, "marketing": 25})
+    pricing = {"billable": True, "category": "marketing", "pricing_model": "PMP"}
+    charge = costs.whatsapp_charge("d0", pricing, card, AT, "wamid.1", None)
+    assert charge is not None and (charge.amount, charge.unit) == (25, "message")
+    assert costs.whatsapp_charge("d0", {**pricing, "billable": False}, card, AT, "w", None) is None
+    unknown = costs.whatsapp_charge("d0", {"billable": True}, card, AT, "w", None)
+    assert unknown is not None and (unknown.amount, unknown.detail) == (0, "unknown")
+
+
+@pytest.mark.parametrize(
+    ("card", "named"),
+    [
+        ({"call_minute": 100}, "rate_card.currency: Field required"),
+        ({"currency": "rub"}, "rate_card.currency"),
+        ({"currency": "RUB", "call_minute": -1}, "rate_card.call_minute"),
+        ({"currency": "RUB", "whatsapp": {"utility": -5}}, "rate_card.whatsapp.utility"),
+    ],
+)
+def test_a_rate_card_without_currency_or_with_negative_prices_stops_the_start(
+    card: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_config(json.dumps({"directions": [{"id": "d0", "rate_card": card}]}))
