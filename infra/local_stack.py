@@ -273,7 +273,7 @@ class LocalStack:
         self.queue_arns = {name: arn for name, (_, arn) in created.items()}
         topics = {
             name: boto3.client("sns").create_topic(Name=f"helpdesk-local-{name}")["TopicArn"]
-            for name in ("ProblemCallsTopic", "AlarmTopic")
+            for name in ("ProblemCallsTopic", "BudgetAlertsTopic", "AlarmTopic")
         }
         references = {"Table": TABLE_NAME, **self.queue_urls, **topics}
         references.update({f"{name}.Arn": arn for name, arn in self.queue_arns.items()})

@@ -554,3 +554,55 @@ def test_the_costs_report_matches_the_ledger_to_the_minor_unit(desk: Desk, finan
     status, body = lead.call("GET", "/reports/costs", query=RANGE)
     assert status == 403 and "finance" in body["error"]["message"]
     assert lead.call("GET", "/reports/ledger", query="direction=d0")[0] == 403
+
+
+def test_a_months_budget_is_told_once_at_80_and_once_at_100_percent(
+    desk: Desk, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import boto3
+
+    config = json.loads(json.dumps(CONFIG))
+    config["directions"][0]["rate_card"] = {**RATE_CARD, "monthly_budget": 2500}
+    monkeypatch.setenv("HELPDESK_CONFIG", json.dumps(config))
+    sns, sqs = boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name="budget-alerts")["TopicArn"]
+    inbox = sqs.create_queue(QueueName="finance-inbox")["QueueUrl"]
+    inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn["Attributes"]["QueueArn"])
+    monkeypatch.setenv("BUDGET_ALERTS_TOPIC_ARN", topic)
+    get_settings.cache_clear()
+    driver = DispatchDriver(aws, monkeypatch)
+    told: list[str] = []
+
+    def watch_and_send() -> list[str]:
+        sweep("BudgetWatchFunction")
+        recorder = Recorder()
+        assert driver.drain(recorder) == {"batchItemFailures": []}
+        found = sqs.receive_message(QueueUrl=inbox, MaxNumberOfMessages=10).get("Messages", [])
+        for message in found:
+            sqs.delete_message(QueueUrl=inbox, ReceiptHandle=message["ReceiptHandle"])
+        chat = [m.text for m in recorder.sent if m.recipient_id == "-100555"]
+        return chat + [json.loads(m["Body"])["Subject"] for m in found]
+
+    desk.at(MONDAY)
+    desk.call("p1", "newCall")
+    desk.call("p1", "answer", user="alice")
+    desk.call("p1", "hangup", cause="normalClearing", duration=420, user="alice")  # 1400
+    assert watch_and_send() == []  # 56 %
+    desk.call("o1", "newCall", out=True)
+    desk.call("o1", "answer", out=True, user="bob")
+    desk.call("o1", "hangup", out=True, cause="normalClearing", duration=30, user="bob")  # 200
+    raw, headers = whatsapp_status("status_sent", MONDAY)  # 520
+    assert desk.webhook.call("POST", "/webhooks/whatsapp", raw=raw, headers=headers)[0] == 200
+    told = watch_and_send()  # 2120 of 2500: 84 %
+    assert told == [
+        "Бюджет D0 за 2026-11: потрачено 21.20 из 25.00 RUB (84 %).",
+        "Budget 80 %: D0 2026-11",
+    ]
+    assert watch_and_send() == []  # told once
+    desk.call("p2", "newCall", client=OTHER)
+    desk.call("p2", "answer", user="alice", client=OTHER)
+    desk.call("p2", "hangup", cause="normalClearing", duration=300, user="alice", client=OTHER)
+    told = watch_and_send()  # 3120 of 2500
+    assert [line.split(":")[0] for line in told] == ["Бюджет D0 за 2026-11", "Budget 100 %"]
+    assert watch_and_send() == []

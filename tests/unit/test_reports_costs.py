@@ -86,3 +86,20 @@ def test_a_rate_card_without_currency_or_with_negative_prices_stops_the_start(
 ) -> None:
     with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
         load_config(json.dumps({"directions": [{"id": "d0", "rate_card": card}]}))
+
+
+@pytest.mark.parametrize(
+    ("spent", "budget", "reached"),
+    [(0, 100, []), (79, 100, []), (80, 100, [80]), (99, 100, [80]), (100, 100, [80, 100])],
+)
+def test_budget_thresholds_in_whole_minor_units(
+    spent: int, budget: int, reached: list[int]
+) -> None:
+    assert costs.crossed(spent, budget) == reached
+    assert costs.crossed(spent, 0) == []
+
+
+def test_money_is_told_in_major_units_without_floats() -> None:
+    assert costs.money(212005) == "2120.05" and costs.money(-7) == "-0.07"
+    text = costs.budget_text("D1", "2026-11", 80, 100, "USD", "en")
+    assert text == "D1 budget for 2026-11: 0.80 of 1.00 USD spent (80 %)."

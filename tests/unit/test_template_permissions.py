@@ -13,6 +13,7 @@ FUNCTIONS = [
     "BroadcastFunction",
     "ReportingFunction",
     "DailyDigestFunction",
+    "BudgetWatchFunction",
     "MessengerWebhookFunction",
     "CallWebhookFunction",
     "DispatcherFunction",
@@ -51,6 +52,7 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
         ("dynamodb:Query", "Table"),
         ("dynamodb:Query", "Table/index/GSI3"),
     },
+    "BudgetWatchFunction": {("dynamodb:Query", "Table")},
     "MessengerWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "CallWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "BroadcastFunction": {
@@ -84,6 +86,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "BroadcastFunction": {},
     "ReportingFunction": {},
     "DailyDigestFunction": {},
+    "BudgetWatchFunction": {},
     "MessengerWebhookFunction": {
         "TELEGRAM_SECRET_TOKEN_SECRET_ARN": "TelegramSecretTokenArn",
         "WHATSAPP_APP_SECRET_SECRET_ARN": "WhatsAppAppSecretArn",
@@ -198,12 +201,13 @@ def test_every_function_sends_jobs_only_to_the_job_queue(name: str) -> None:
     assert [(actions(s), s["Resource"]) for s in sqs] == expected
 
 
-def test_only_the_dispatcher_publishes_and_only_to_the_problem_calls_topic() -> None:
+def test_only_the_dispatcher_publishes_and_only_to_its_two_topics() -> None:
     for name in FUNCTIONS:
         sns = [s for _, s in statements(name) if any(a.startswith("sns:") for a in actions(s))]
         if name == "DispatcherFunction":
             assert [(actions(s), s["Resource"]) for s in sns] == [
-                (["sns:Publish"], {"Ref": "ProblemCallsTopic"})
+                (["sns:Publish"], {"Ref": "ProblemCallsTopic"}),
+                (["sns:Publish"], {"Ref": "BudgetAlertsTopic"}),
             ]
         else:
             assert sns == []

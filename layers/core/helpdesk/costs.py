@@ -113,3 +113,39 @@ def charge_moves(charge: Charge, zone: str) -> list[Move]:
     if charge.new:
         moves.append(Move("cost", day, f"charges#{charge.channel}"))
     return [move for move in moves if move.delta]
+
+
+THRESHOLDS = (80, 100)  # percent of a month's budget that is told, once each
+BUDGET_TEXTS = {
+    "ru": "Бюджет {direction} за {month}: потрачено {spent} из {budget} {currency} ({share} %).",
+    "en": "{direction} budget for {month}: {spent} of {budget} {currency} spent ({share} %).",
+}
+
+
+def crossed(spent: int, budget: int) -> list[int]:
+    """The thresholds a month's spending has reached (integer arithmetic: no rounding)."""
+    if budget <= 0:
+        return []
+    return [threshold for threshold in THRESHOLDS if spent * 100 >= threshold * budget]
+
+
+def money(minor: int) -> str:
+    """Minor units as the currency's major units with two decimals: 123456 -> 1234.56."""
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def budget_text(
+    name: str, month: str, spent: int, budget: int, currency: str, language: str
+) -> str:
+    template = BUDGET_TEXTS.get(language, BUDGET_TEXTS["en"])
+    share = spent * 100 // budget if budget else 0
+    return template.format(
+        direction=name,
+        month=month,
+        spent=money(spent),
+        budget=money(budget),
+        currency=currency,
+        share=share,
+    )

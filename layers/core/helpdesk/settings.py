@@ -597,6 +597,7 @@ class Settings(BaseModel):
     table_name: str = "helpdesk"
     queue_url: str = ""
     problem_calls_topic_arn: str | None = None
+    budget_alerts_topic_arn: str | None = None
     groups_claim: str = "cognito:groups"
     default_direction: str = Field(default="d0", pattern=r"^[a-z0-9_-]{1,32}$")
     telegram_bot_token: SecretStr | None = None
@@ -674,6 +675,7 @@ _ENV_NAMES = {
     "table_name": "TABLE_NAME",
     "queue_url": "QUEUE_URL",
     "problem_calls_topic_arn": "PROBLEM_CALLS_TOPIC_ARN",
+    "budget_alerts_topic_arn": "BUDGET_ALERTS_TOPIC_ARN",
     "groups_claim": "GROUPS_CLAIM",
     "default_direction": "DEFAULT_DIRECTION",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

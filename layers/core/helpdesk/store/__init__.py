@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from helpdesk.store.audience import Audience
+from helpdesk.store.budgets import Budgets
 from helpdesk.store.calls import Calls
 from helpdesk.store.counters import Counters
 from helpdesk.store.customers import Customers
@@ -49,6 +50,7 @@ class Store:
         self.rates = Rates(self.table)
         self.reports = Reports(self.table)
         self.ledger = Ledger(self.table)
+        self.budgets = Budgets(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

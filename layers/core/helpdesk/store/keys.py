@@ -13,6 +13,7 @@ pmsg      PMSG#<channel>#<provider msg id> / #PMSG (delivery statuses, pricing)
 report    REPORT#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<kind>#<shard or agent>  (counters)
 complaint COMPLAINTS#<direction> / <created>#<number>   (the complaints feed)
 ledger    LEDGER#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<at>#<source>  (usage and its cost)
+budget    BUDGET#<direction>#<yyyy-mm> / #<threshold>   (an alert told once)
 """
 
 from __future__ import annotations
@@ -221,3 +222,11 @@ def ledger_partition(direction: str, month: str) -> str:
 
 def ledger(direction: str, day: str, at: datetime, source: str) -> Key:
     return {"PK": ledger_partition(direction, day[:7]), "SK": f"{day}#{iso(at)}#{source}"}
+
+
+def budget_partition(direction: str, month: str) -> str:
+    return f"BUDGET#{direction}#{month}"
+
+
+def budget_alert(direction: str, month: str, threshold: int) -> Key:
+    return {"PK": budget_partition(direction, month), "SK": f"#{threshold:03d}"}
