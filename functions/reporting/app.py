@@ -19,7 +19,8 @@ from helpdesk.http.resolver import make_resolver
 from helpdesk.http.tables import table_response, wants_csv
 from helpdesk.reports import ReportTable
 from helpdesk.store.ledger import LEDGER_FIELDS
-from helpdesk.usecases.reporting import LedgerDesk, ReportDesk
+from helpdesk.store.tickets import EXPORT_FIELDS
+from helpdesk.usecases.reporting import LedgerDesk, ReportDesk, TicketExport
 
 logger = Logger(service="reporting")
 metrics = Metrics()
@@ -32,6 +33,7 @@ app = make_resolver(
 )
 desk = ReportDesk()
 ledger = LedgerDesk()
+export = TicketExport()
 
 DAY = r"^\d{4}-\d{2}-\d{2}$"
 Day = Annotated[str | None, Query(pattern=DAY, description="yyyy-mm-dd, inclusive")]
@@ -81,6 +83,34 @@ def ledger_entries(
     }
     response = table_response(
         table, meta, wants_csv(format_, event.headers), f"ledger-{direction}-{span.start}"
+    )
+    if next_cursor:
+        response.headers["X-Next-Cursor"] = next_cursor
+    return response
+
+
+@app.get("/reports/tickets")
+def ticket_rows(
+    from_: From = None,
+    to: Day = None,
+    direction: Direction = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+    format_: Format = None,
+) -> Response[str]:
+    """One row per ticket opened in the range; pages of `limit` with `next_cursor`."""
+    event = app.current_event
+    known_query(event.query_string_parameters, ticket_rows, FROM)
+    rows, next_cursor, span = export.page(from_, to, direction, cursor, limit)
+    table = ReportTable("tickets", list(EXPORT_FIELDS), rows)
+    meta = {
+        "report": "tickets",
+        "from": str(span.start),
+        "to": str(span.end),
+        "next_cursor": next_cursor,
+    }
+    response = table_response(
+        table, meta, wants_csv(format_, event.headers), f"tickets-{span.start}-{span.end}"
     )
     if next_cursor:
         response.headers["X-Next-Cursor"] = next_cursor

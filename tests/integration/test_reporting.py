@@ -384,13 +384,29 @@ def test_reports_as_csv_by_parameter_or_accept_header(desk: Desk, week: list[str
     assert [float(row["share_percent"]) for row in rows] == [
         row["share_percent"] for row in json_rows
     ]
-    (
-        status,
-        raw,
-    ) = desk.reports.call("GET", "/reports/heatmap", query=RANGE, headers={"accept": "text/csv"})
+    status, raw = desk.reports.call(
+        "GET", "/reports/heatmap", query=RANGE, headers={"accept": "text/csv"}
+    )
     assert status == 200
     header = (raw.decode() if isinstance(raw, bytes) else raw).splitlines()[0]
     assert header.startswith("direction,date,weekday,00,01")
+
+    # Reports read counters only, by key: never a ticket, never an index.
+    seen: list[dict[str, Any]] = []
+    store = Store()
+    original = store.table.client.query
+
+    def watched(**query: Any) -> Any:
+        seen.append(query)
+        return original(**query)
+
+    store.table.client.query = watched  # type: ignore[method-assign]
+    ReportDesk(store=store).report("times", "2026-11-01", "2026-12-31", "d0")
+    assert [q["ExpressionAttributeValues"][":pk"]["S"] for q in seen] == [
+        "REPORT#d0#2026-11",
+        "REPORT#d0#2026-12",
+    ]
+    assert all("IndexName" not in q for q in seen)
 
 
 def test_bad_input_is_refused_naming_the_problem(desk: Desk) -> None:
@@ -417,24 +433,6 @@ def test_only_leads_and_finance_read_reports(desk: Desk, role: str, expected: in
     assert api.call("GET", "/reports/load")[0] == expected
     assert api.call("GET", "/reports/complaints")[0] == expected
     assert Api("ReportingFunction", {}).call("GET", "/reports/load")[0] == 401
-
-
-def test_a_report_reads_counters_only_never_a_ticket(desk: Desk, week: list[str]) -> None:
-    seen: list[dict[str, Any]] = []
-    store = Store()
-    original = store.table.client.query
-
-    def watched(**query: Any) -> Any:
-        seen.append(query)
-        return original(**query)
-
-    store.table.client.query = watched  # type: ignore[method-assign]
-    ReportDesk(store=store).report("times", "2026-11-01", "2026-12-31", "d0")
-    assert [q["ExpressionAttributeValues"][":pk"]["S"] for q in seen] == [
-        "REPORT#d0#2026-11",
-        "REPORT#d0#2026-12",
-    ]
-    assert all("IndexName" not in q for q in seen)
 
 
 class Recorder:
@@ -606,3 +604,37 @@ def test_a_months_budget_is_told_once_at_80_and_once_at_100_percent(
     told = watch_and_send()  # 3120 of 2500
     assert [line.split(":")[0] for line in told] == ["Бюджет D0 за 2026-11", "Budget 100 %"]
     assert watch_and_send() == []
+
+
+def test_the_ticket_export_pages_one_row_per_ticket_of_the_range(
+    desk: Desk, week: list[str]
+) -> None:
+    status, listed = desk.lead.call("GET", "/tickets", query="direction=d0&limit=100")
+    assert status == 200, listed
+    rows: list[dict[str, Any]] = []
+    cursor = ""
+    pages = 0
+    while True:
+        query = RANGE + "&direction=d0&limit=3" + (f"&cursor={cursor}" if cursor else "")
+        status, page = desk.reports.call("GET", "/reports/tickets", query=query)
+        assert status == 200, page
+        rows += page["rows"]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(r["id"] for r in rows) == sorted(t["id"] for t in listed["tickets"])
+    assert pages >= 3
+    wednesday = {
+        t["id"]
+        for t in listed["tickets"]
+        if local(t["created_at"]).date().isoformat() == "2026-11-25"
+    }
+    status, text = desk.reports.call(
+        "GET", "/reports/tickets", query="from=2026-11-25&to=2026-11-25&direction=d0&format=csv"
+    )
+    assert status == 200
+    found = list(csv.DictReader(io.StringIO(text.decode() if isinstance(text, bytes) else text)))
+    assert {row["id"] for row in found} == wednesday == {week[6], week[7]}  # 01:30 local
+    status, body = desk.reports.call("GET", "/reports/tickets", query="cursor=nonsense")
+    assert status == 400 and "cursor" in body["error"]["message"]

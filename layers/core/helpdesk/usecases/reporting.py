@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from helpdesk import reports
 from helpdesk.errors import BadRequest, Forbidden, NotFound
-from helpdesk.models import Actor, utc_now
+from helpdesk.models import Actor, iso, utc_now
 from helpdesk.reports import ReportTable, Staff, Totals
 from helpdesk.settings import Settings, get_settings
 from helpdesk.store import Store
@@ -153,3 +153,44 @@ class LedgerDesk:
         (chosen,) = desk.directions(direction)
         entries, next_cursor = self.store.ledger.page(chosen, span.start, span.end, cursor, limit)
         return entries, next_cursor, span
+
+
+@dataclass
+class TicketExport:
+    """One row per ticket created in a range (the lead's raw material), a page at a time."""
+
+    store: Store = field(default_factory=Store)
+    settings: Callable[[], Settings] = get_settings
+    clock: Callable[[], datetime] = utc_now
+
+    def page(
+        self,
+        start: str | None,
+        end: str | None,
+        direction: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], str | None, Range]:
+        desk = ReportDesk(self.store, self.settings, self.clock)
+        span = desk.range(start, end)
+        chosen = desk.directions(direction)
+        # The range's local days, as UTC instants: a direction's zone decides its days; with
+        # several directions the widest span of them all is read (their rows say which).
+        zones = [self.settings().direction(d).business_calendar().tz for d in chosen]
+        first = min(
+            datetime.combine(span.start, datetime.min.time(), zone).astimezone(UTC)
+            for zone in zones
+        )
+        last = max(
+            datetime.combine(span.end + timedelta(days=1), datetime.min.time(), zone).astimezone(
+                UTC
+            )
+            - timedelta(milliseconds=1)
+            for zone in zones
+        )
+        rows, next_cursor = self.store.tickets.created_in(
+            chosen, iso(first), iso(last), cursor, limit
+        )
+        for row in rows:
+            row["flags"] = ";".join(row.get("flags") or [])
+        return rows, next_cursor, span
