@@ -373,7 +373,7 @@ def test_every_report_matches_figures_computed_from_the_tickets(
     ]
 
 
-def test_reports_as_csv_by_parameter_or_accept_header(desk: Desk, week: list[str]) -> None:
+def test_reports_as_csv_and_the_ticket_export_in_pages(desk: Desk, week: list[str]) -> None:
     status, text = desk.reports.call(
         "GET", "/reports/categories", query=RANGE + "&direction=d0&format=csv"
     )
@@ -407,6 +407,37 @@ def test_reports_as_csv_by_parameter_or_accept_header(desk: Desk, week: list[str
         "REPORT#d0#2026-12",
     ]
     assert all("IndexName" not in q for q in seen)
+
+    # The one-row-per-ticket export pages through the tickets of the range.
+    status, listed = desk.lead.call("GET", "/tickets", query="direction=d0&limit=100")
+    assert status == 200, listed
+    exported: list[dict[str, Any]] = []
+    cursor = ""
+    pages = 0
+    while True:
+        query = RANGE + "&direction=d0&limit=3" + (f"&cursor={cursor}" if cursor else "")
+        status, page = desk.reports.call("GET", "/reports/tickets", query=query)
+        assert status == 200, page
+        exported += page["rows"]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(r["id"] for r in exported) == sorted(t["id"] for t in listed["tickets"])
+    assert pages >= 3
+    wednesday = {
+        t["id"]
+        for t in listed["tickets"]
+        if local(t["created_at"]).date().isoformat() == "2026-11-25"
+    }
+    status, text = desk.reports.call(
+        "GET", "/reports/tickets", query="from=2026-11-25&to=2026-11-25&direction=d0&format=csv"
+    )
+    assert status == 200
+    found = list(csv.DictReader(io.StringIO(text.decode() if isinstance(text, bytes) else text)))
+    assert {row["id"] for row in found} == wednesday == {week[6], week[7]}  # 01:30 local
+    status, body = desk.reports.call("GET", "/reports/tickets", query="cursor=nonsense")
+    assert status == 400 and "cursor" in body["error"]["message"]
 
 
 def test_bad_input_is_refused_naming_the_problem(desk: Desk) -> None:
@@ -604,37 +635,3 @@ def test_a_months_budget_is_told_once_at_80_and_once_at_100_percent(
     told = watch_and_send()  # 3120 of 2500
     assert [line.split(":")[0] for line in told] == ["Бюджет D0 за 2026-11", "Budget 100 %"]
     assert watch_and_send() == []
-
-
-def test_the_ticket_export_pages_one_row_per_ticket_of_the_range(
-    desk: Desk, week: list[str]
-) -> None:
-    status, listed = desk.lead.call("GET", "/tickets", query="direction=d0&limit=100")
-    assert status == 200, listed
-    rows: list[dict[str, Any]] = []
-    cursor = ""
-    pages = 0
-    while True:
-        query = RANGE + "&direction=d0&limit=3" + (f"&cursor={cursor}" if cursor else "")
-        status, page = desk.reports.call("GET", "/reports/tickets", query=query)
-        assert status == 200, page
-        rows += page["rows"]
-        pages += 1
-        cursor = page["next_cursor"]
-        if not cursor:
-            break
-    assert sorted(r["id"] for r in rows) == sorted(t["id"] for t in listed["tickets"])
-    assert pages >= 3
-    wednesday = {
-        t["id"]
-        for t in listed["tickets"]
-        if local(t["created_at"]).date().isoformat() == "2026-11-25"
-    }
-    status, text = desk.reports.call(
-        "GET", "/reports/tickets", query="from=2026-11-25&to=2026-11-25&direction=d0&format=csv"
-    )
-    assert status == 200
-    found = list(csv.DictReader(io.StringIO(text.decode() if isinstance(text, bytes) else text)))
-    assert {row["id"] for row in found} == wednesday == {week[6], week[7]}  # 01:30 local
-    status, body = desk.reports.call("GET", "/reports/tickets", query="cursor=nonsense")
-    assert status == 400 and "cursor" in body["error"]["message"]
