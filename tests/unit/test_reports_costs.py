@@ -103,3 +103,23 @@ def test_money_is_told_in_major_units_without_floats() -> None:
     assert costs.money(212005) == "2120.05" and costs.money(-7) == "-0.07"
     text = costs.budget_text("D1", "2026-11", 80, 100, "USD", "en")
     assert text == "D1 budget for 2026-11: 0.80 of 1.00 USD spent (80 %)."
+
+
+def test_the_helpdesks_own_aws_usage_is_estimated_from_the_writes_and_priced() -> None:
+    from helpdesk.settings import AwsPrices
+    from helpdesk.store.table import estimated_write_units, put, update
+
+    small = put({"PK": "a", "SK": "b", "GSI1PK": "x", "GSI1SK": "y"})  # 1 KB + 1 index entry
+    large = put({"PK": "a", "SK": "c", "text": "x" * 1500})  # 2 KB
+    counter = update({"PK": "r", "SK": "s"}, "ADD n :n", {":n": 1})
+    assert estimated_write_units([small]) == 2
+    assert estimated_write_units([small, large, counter]) == (2 + 2 + 1) * 2  # a transaction
+    prices = AwsPrices()  # 0.625 $ a million write units, 1.20 $ a million requests
+    assert costs.aws_cost_minor(100_000, 2_000_000, prices) == 137  # $1.25 + $0.12
+    today, opening = date(2026, 11, 23), date(2026, 11, 2)
+    moved = [Move("agent", today, "replies", 1, "amy"), Move("open", opening, "opened")]
+    assert costs.aws_moves(moved, today, 7) == [  # on an item the change writes anyway
+        Move("open", opening, "usage#aws#events"),
+        Move("open", opening, "usage#aws#write_units", 7),
+    ]
+    assert costs.aws_moves([], today, 3)[0] == Move("times", today, "usage#aws#events")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
@@ -324,6 +324,14 @@ class Staff:
     teams: dict[str, str]  # agent -> team
 
 
+@dataclass(frozen=True)
+class AwsEstimate:
+    """Prices the cost report's estimate of the helpdesk's own AWS usage."""
+
+    currency: str
+    minor: Callable[[int, int], int]  # (events, write units) -> minor units
+
+
 @dataclass
 class ReportTable:
     """A report: named columns and rows of plain values (JSON and CSV alike)."""
@@ -344,6 +352,7 @@ def build(
     staff: Mapping[str, Staff],
     days: Sequence[date],
     min_ratings: int,
+    aws: AwsEstimate | None = None,
 ) -> ReportTable:
     """The named report over the directions' summed counters."""
     builders = {
@@ -359,7 +368,7 @@ def build(
         "csat": lambda: _csat(totals, staff, min_ratings),
         "callbacks": lambda: _callbacks(totals),
         "problem_calls": lambda: _problem_calls(totals),
-        "costs": lambda: _costs(totals),
+        "costs": lambda: _costs(totals, aws),
     }
     return builders[name]()
 
@@ -619,9 +628,10 @@ COST_COLUMNS = [
 ]
 
 
-def _costs(totals: Sequence[Totals]) -> ReportTable:
+def _costs(totals: Sequence[Totals], aws: AwsEstimate | None) -> ReportTable:
     """Usage cost per direction, month and channel in minor units; each direction's month
-    closes with a total row (channel `all`) and its cost per resolved ticket."""
+    closes with a total row (channel `all`) and its cost per resolved ticket per currency.
+    Channel `aws` is the estimate of the helpdesk's own AWS usage (`aws` prices them)."""
     rows: list[dict[str, Any]] = []
     for total in totals:
         for month, counters in sorted(total.by_month.items()):
@@ -653,6 +663,25 @@ def _costs(totals: Sequence[Totals]) -> ReportTable:
                     }
                 )
                 month_total[currency] += amount
+            events = int(counters.get("usage#aws#events", 0))
+            if aws is not None and events:
+                units = int(counters.get("usage#aws#write_units", 0))
+                amount = aws.minor(events, units)
+                rows.append(
+                    {
+                        "direction": total.direction,
+                        "month": month,
+                        "channel": "aws",
+                        "charges": events,
+                        "quantity": units,
+                        "unit": "write_unit",
+                        "amount_minor": amount,
+                        "currency": aws.currency,
+                        "resolved": None,
+                        "cost_per_resolved_minor": None,
+                    }
+                )
+                month_total[aws.currency] += amount
             resolved = int(counters.get("resolved", 0))
             for currency, amount in sorted(month_total.items()):
                 rows.append(

@@ -4,6 +4,7 @@ complaints feed) is added once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from helpdesk import callbacks, costs, reports, sla
@@ -13,6 +14,7 @@ from helpdesk.store import Write
 from helpdesk.store.customers import reached
 from helpdesk.store.ledger import ledger_entry
 from helpdesk.store.reports import complaint_writes, counter_writes
+from helpdesk.store.table import estimated_write_units
 from helpdesk.store.tickets import writes_for
 from helpdesk.tickets import TicketChange
 
@@ -27,11 +29,16 @@ def tracked(
 
 
 def report_writes(
-    before: Ticket | None, change: TicketChange, settings: Settings, now: datetime
+    before: Ticket | None,
+    change: TicketChange,
+    settings: Settings,
+    now: datetime,
+    others: Sequence[Write] = (),
 ) -> list[Write]:
     """The report counters this change moves, the complaints feed and the cost ledger (a
     call's minutes), written with it: the change's transaction (refused whole on a
-    redelivery) makes them count exactly once."""
+    redelivery) makes them count exactly once. The change's own AWS usage (an event, and the
+    write units of `others` and these, estimated) is counted with them."""
     after = change.ticket
     config = settings.direction(after.direction)
     calendar = config.business_calendar()
@@ -40,11 +47,15 @@ def report_writes(
     if charge := costs.call_charge(before, after, config.rate_card, now):
         moves += costs.charge_moves(charge, calendar.zone)
         charged.append(ledger_entry(charge, calendar.zone))
-    return [
-        *counter_writes(after.direction, after.id, reports.grouped(moves)),
-        *complaint_writes(before, after, now),
-        *charged,
-    ]
+    extra = [*complaint_writes(before, after, now), *charged]
+
+    def written(units: int) -> list[Write]:
+        usage = costs.aws_moves(moves, reports.local_day(now, calendar.zone), units)
+        counted = counter_writes(after.direction, after.id, reports.grouped([*moves, *usage]))
+        return [*counted, *extra]
+
+    units = estimated_write_units([*others, *written(0)])
+    return written(units)
 
 
 def ticket_writes(
@@ -58,5 +69,5 @@ def ticket_writes(
     after = callbacks.reached_at(change.ticket)
     if after and (before is None or callbacks.reached_at(before) != after):
         writes.append(reached(change.ticket.customer_id, change.ticket.id, after))
-    writes += report_writes(before, change, settings, now)
+    writes += report_writes(before, change, settings, now, writes)
     return change, writes

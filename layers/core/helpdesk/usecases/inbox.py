@@ -255,7 +255,6 @@ class Inbox:
                     greeted,
                 ),
                 *writes_for(change, None),
-                *report_writes(None, change, settings, now),
                 enlisted(
                     direction,
                     message.channel,
@@ -275,6 +274,7 @@ class Inbox:
                     created_at=now,
                 )
                 writes.append(new_customer(customer))
+            writes += report_writes(None, change, settings, now, writes)
             return change, writes
 
         # During an incident the client hears of it in the acknowledgement, and the ticket

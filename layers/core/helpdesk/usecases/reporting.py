@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from helpdesk import reports
+from helpdesk import costs, reports
 from helpdesk.errors import BadRequest, Forbidden, NotFound
 from helpdesk.models import Actor, iso, utc_now
 from helpdesk.reports import ReportTable, Staff, Totals
@@ -106,7 +106,13 @@ class ReportDesk:
         settings = self.settings()
         staff = {d: _staff(settings, d) for d in chosen}
         totals = [self.totals(d, span) for d in chosen]
-        table = reports.build(name, totals, staff, span.days, settings.config.reports.min_ratings)
+        prices = settings.config.aws_prices
+        aws = reports.AwsEstimate(
+            prices.currency, lambda events, units: costs.aws_cost_minor(events, units, prices)
+        )
+        table = reports.build(
+            name, totals, staff, span.days, settings.config.reports.min_ratings, aws
+        )
         return table, span, chosen
 
     def complaints(self, direction: str | None, limit: int | None) -> list[dict[str, Any]]:
