@@ -256,6 +256,15 @@ def life(usage: Usage) -> list[EventRow]:
     return list(rows.values())
 
 
+def aws_estimate() -> tuple[int, int]:
+    """What the funnel counted of part 1's own usage: (events, write units)."""
+    table, _, _ = ReportDesk(store=Store(TABLE), clock=lambda: NOW).report(
+        "costs", NOW.date().isoformat(), NOW.date().isoformat(), "d0"
+    )
+    row = next((r for r in table.rows if r["channel"] == "aws"), None)
+    return (int(row["charges"]), int(row["quantity"])) if row else (0, 0)
+
+
 # ---- part 2: populations and the 30-day report ------------------------------------------------
 
 
@@ -433,6 +442,7 @@ def main() -> None:
         settings = get_settings()
         usage = Usage()
         events = life(usage)
+        estimate = aws_estimate()
         lives = [lifecycle_moves(index, settings) for index in range(LIFECYCLES)]
         run.METER.on = False
         populations: list[Population] = []
@@ -497,6 +507,14 @@ def main() -> None:
         f"\nGoal: the same items read at both sizes: **{'holds' if same else 'does not hold'}** "
         "(reports read counters items only: 30 days x (4 shards x 3 kinds + active agents)). "
         "Times are moto's, in-process."
+    )
+
+    counted = sum(sum(row.units) for row in events)
+    print(
+        f"\nThe costs report's own estimate of this usage (channel `aws`, counted by the funnel "
+        f"from item sizes): {estimate[0]} ticket changes, {estimate[1]} write units, against "
+        f"{counted} write units counted here for the same doors' events (the dispatcher's "
+        f"writes, {usage.write_units - counted} more, are not in the estimate)."
     )
 
     total, lines = cost_per_thousand(usage, settings.config.aws_prices)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpdesk import reports, tickets
+from helpdesk import digest, reports, tickets
 from helpdesk.calls import MISSED_FLAG, PROBLEM_FLAG
 from helpdesk.models import Actor, Category, Channel, Clock, Message, Ticket
 from helpdesk.reports import BUCKET_EDGES, Move, Staff, Totals
@@ -270,7 +270,7 @@ def test_the_digest_says_yesterday_in_the_directions_language_within_telegrams_l
     total.add("agent", DAY, "bob", {"csat#count": 3, "csat#good": 3, "csat#points": 15})
     total.add("agent", DAY, "amy", {"csat#count": 1, "csat#good": 1, "csat#points": 5})
     complaints = [{"ticket_id": f"D0-{n:06d}", "subject": "x" * 100} for n in range(100)]
-    text = reports.digest(total, "D0", DAY, "en", 2, complaints)
+    text = digest.text(total, "D0", DAY, "en", 2, complaints)
     lines = text.splitlines()
     assert lines[0] == "D0 digest for 2026-11-23"
     assert "Tickets: 12" in lines and "First response, median: ≤ 1 h 00 min" in lines

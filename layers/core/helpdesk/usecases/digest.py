@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from helpdesk import reports
+from helpdesk import digest, reports
 from helpdesk.jobs import ClientTextJob
 from helpdesk.jobs.queue import JobQueue
 from helpdesk.models import Channel, utc_now
@@ -70,7 +70,7 @@ class DailyDigest:
             if _on(entry, day.isoformat(), zone)
         ]
         name = config.display_name()
-        return reports.digest(total, name, day, config.language, waiting, complaints), str(day)
+        return digest.text(total, name, day, config.language, waiting, complaints), str(day)
 
 
 def _on(entry: dict[str, Any], day: str, zone: str) -> bool:
