@@ -106,6 +106,7 @@ bench: $(VENV)/.dev console/dist/index.html ## AWS calls, write units, handler t
 	$(PY) -m benchmarks.sweeps
 	$(PY) -m benchmarks.console
 	$(PY) -m benchmarks.notices
+	$(PY) -m benchmarks.reports
 
 soak: $(VENV)/.run ## loopback load test of the local stack (SOAK_RATE=20 SOAK_SECONDS=60); not in make test
 	$(PY) -m benchmarks.soak

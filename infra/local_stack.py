@@ -286,7 +286,7 @@ class LocalStack:
         self.queue_arns = {name: arn for name, (_, arn) in created.items()}
         topics = {
             name: boto3.client("sns").create_topic(Name=f"helpdesk-local-{name}")["TopicArn"]
-            for name in ("ProblemCallsTopic", "AlarmTopic")
+            for name in ("ProblemCallsTopic", "BudgetAlertsTopic", "AlarmTopic")
         }
         references = {"Table": TABLE_NAME, **self.queue_urls, **topics}
         references.update({f"{name}.Arn": arn for name, arn in self.queue_arns.items()})
@@ -413,6 +413,8 @@ class LocalStack:
                 )
 
     def run_schedule(self, function: str, expression: str) -> None:
+        if expression.startswith("cron(") and not self.schedule_seconds:
+            return  # a time of day (the daily digest): run it with `make sweep NAME=...`
         every = self.schedule_seconds or rate_seconds(expression)
         while not self.stopping.wait(every):
             try:

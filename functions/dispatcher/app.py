@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from helpdesk.jobs.queue import parse_job
+from helpdesk.usecases.budgets import BudgetAlerts
 from helpdesk.usecases.dispatch import Dispatcher
 from helpdesk.usecases.notices import NOTICE_JOBS, NoticeDelivery
 from helpdesk.usecases.problem_calls import ProblemCallNotices
@@ -29,6 +30,7 @@ notices = NoticeDelivery()
 dispatcher = Dispatcher(
     extra_handlers={
         "problem_call_notice": ProblemCallNotices().send,
+        "budget_alert": BudgetAlerts().send,
         **dict.fromkeys(NOTICE_JOBS, notices.handle),
     }
 )

@@ -145,6 +145,7 @@ def test_alarms_reach_someone_in_prod() -> None:
 
 def test_topics_are_encrypted_and_cloudwatch_can_use_the_alarm_topic_key() -> None:
     assert properties("ProblemCallsTopic")["KmsMasterKeyId"] == "alias/aws/sns"
+    assert properties("BudgetAlertsTopic")["KmsMasterKeyId"] == "alias/aws/sns"
     key_id = properties("AlarmTopic")["KmsMasterKeyId"]["Ref"]
     key = properties(key_id)
     assert key["EnableKeyRotation"] is True

@@ -11,6 +11,9 @@ from infra.template import load_template, resources_of_type
 FUNCTIONS = [
     "TicketsFunction",
     "BroadcastFunction",
+    "ReportingFunction",
+    "DailyDigestFunction",
+    "BudgetWatchFunction",
     "MessengerWebhookFunction",
     "CallWebhookFunction",
     "DispatcherFunction",
@@ -19,10 +22,12 @@ FUNCTIONS = [
     "MissedCallSweepFunction",
 ]
 WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction"]
+READ_ONLY = ["ReportingFunction"]  # reads counters; sends nothing
 
 TABLE = {"Fn::GetAtt": ["Table", "Arn"]}
 ALL_INDEXES = {"Fn::Sub": "${Table.Arn}/index/*"}
 OUTBOX_INDEX = {"Fn::Sub": "${Table.Arn}/index/GSI3"}
+DIRECTION_INDEX = {"Fn::Sub": "${Table.Arn}/index/GSI1"}
 ITEM_WRITES = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
 
 # What each function does with the table, as (action, resource) pairs.
@@ -39,6 +44,17 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
         ),
         ("dynamodb:Query", "Table/index/*"),
     },
+    # Reports read counters by key; only the ticket export reads an index (GSI1). No Scan.
+    "ReportingFunction": {
+        *((a, "Table") for a in {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}),
+        ("dynamodb:Query", "Table/index/GSI1"),
+    },
+    "DailyDigestFunction": {
+        ("dynamodb:GetItem", "Table"),
+        ("dynamodb:Query", "Table"),
+        ("dynamodb:Query", "Table/index/GSI3"),
+    },
+    "BudgetWatchFunction": {("dynamodb:Query", "Table")},
     "MessengerWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "CallWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "BroadcastFunction": {
@@ -70,6 +86,9 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
 SECRETS: dict[str, dict[str, str]] = {
     "TicketsFunction": {},
     "BroadcastFunction": {},
+    "ReportingFunction": {},
+    "DailyDigestFunction": {},
+    "BudgetWatchFunction": {},
     "MessengerWebhookFunction": {
         "TELEGRAM_SECRET_TOKEN_SECRET_ARN": "TelegramSecretTokenArn",
         "WHATSAPP_APP_SECRET_SECRET_ARN": "WhatsAppAppSecretArn",
@@ -141,6 +160,7 @@ def resource_name(resource: Any) -> Any:
     """Table / Table/index/* / Table/index/GSI3, or the resource itself."""
     names = {str(TABLE): "Table", str(ALL_INDEXES): "Table/index/*"}
     names[str(OUTBOX_INDEX)] = "Table/index/GSI3"
+    names[str(DIRECTION_INDEX)] = "Table/index/GSI1"
     return names.get(str(resource), resource)
 
 
@@ -178,17 +198,19 @@ def test_no_wildcard_actions_and_every_statement_names_its_resource(name: str) -
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_every_function_sends_jobs_only_to_the_job_queue(name: str) -> None:
     sqs = [s for _, s in statements(name) if any(a.startswith("sqs:") for a in actions(s))]
-    assert [(actions(s), s["Resource"]) for s in sqs] == [
-        (["sqs:SendMessage"], {"Fn::GetAtt": ["JobQueue", "Arn"]})
-    ]
+    expected = (
+        [] if name in READ_ONLY else [(["sqs:SendMessage"], {"Fn::GetAtt": ["JobQueue", "Arn"]})]
+    )
+    assert [(actions(s), s["Resource"]) for s in sqs] == expected
 
 
-def test_only_the_dispatcher_publishes_and_only_to_the_problem_calls_topic() -> None:
+def test_only_the_dispatcher_publishes_and_only_to_its_two_topics() -> None:
     for name in FUNCTIONS:
         sns = [s for _, s in statements(name) if any(a.startswith("sns:") for a in actions(s))]
         if name == "DispatcherFunction":
             assert [(actions(s), s["Resource"]) for s in sns] == [
-                (["sns:Publish"], {"Ref": "ProblemCallsTopic"})
+                (["sns:Publish"], {"Ref": "ProblemCallsTopic"}),
+                (["sns:Publish"], {"Ref": "BudgetAlertsTopic"}),
             ]
         else:
             assert sns == []

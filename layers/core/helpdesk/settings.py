@@ -17,7 +17,7 @@ import string
 from datetime import date, time, timedelta
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -380,6 +380,54 @@ class CallbackConfig(_Config):
     max_attempts: int = Field(default=3, ge=1, le=20)
 
 
+class StaffedAgent(_Config):
+    """One agent of a direction for the load report: who, in which team, how many hours."""
+
+    id: str = Field(min_length=1, max_length=128)
+    team: str = Field(default="team", min_length=1, max_length=64)
+    hours_per_week: float = Field(default=40, gt=0, le=168)
+
+
+class StaffingConfig(_Config):
+    """Who works a direction and for how long: the load report's denominator."""
+
+    agents: list[StaffedAgent] = Field(default_factory=list)
+
+    @field_validator("agents")
+    @classmethod
+    def _unique(cls, agents: list[StaffedAgent]) -> list[StaffedAgent]:
+        seen: set[str] = set()
+        for agent in agents:
+            if agent.id in seen:
+                raise ValueError(f"agent {agent.id!r} is listed twice")
+            seen.add(agent.id)
+        return agents
+
+    def hours_per_week(self) -> float:
+        return sum(agent.hours_per_week for agent in self.agents)
+
+    def team_of(self, agent_id: str) -> str | None:
+        return next((agent.team for agent in self.agents if agent.id == agent_id), None)
+
+
+Price = Annotated[int, Field(ge=0, le=10**9)]  # minor units (kopecks, cents): never negative
+
+
+class RateCard(_Config):
+    """What a direction's usage costs, in integer minor units of one currency: a started
+    minute of a call (per support line, else the card's default), a billable WhatsApp message
+    per pricing category (as Meta's status webhooks name it); Telegram is free."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217, e.g. RUB, USD")
+    call_minute: Price = 0
+    call_minute_by_line: dict[str, Price] = Field(default_factory=dict)
+    whatsapp: dict[str, Price] = Field(default_factory=dict)
+    monthly_budget: Price | None = None
+
+    def minute_price(self, line: str | None) -> int:
+        return self.call_minute_by_line.get(line or "", self.call_minute)
+
+
 class WhatsAppTemplate(_Config):
     """An approved message template (Meta approves its wording; we fill its parameters)."""
 
@@ -422,6 +470,8 @@ class DirectionConfig(_Config):
     zadarma_out_of_hours_file: str | None = Field(default=None, max_length=100)
     twilio_voice_url: str | None = Field(default=None, pattern=r"^https://\S+$", max_length=500)
     lead_chat_id: str | None = None  # the lead's chat: breaches and missed calls escalate here
+    staffing: StaffingConfig = Field(default_factory=StaffingConfig)  # the load report
+    rate_card: RateCard | None = None  # usage costs (finance); None: nothing is charged
 
     @field_validator("timezone")
     @classmethod
@@ -487,9 +537,34 @@ class SendRates(_Config):
         return max(1, int(cap * self.notice_share))
 
 
+class AwsPrices(_Config):
+    """Published on-demand prices (USD, us-east-1) the cost estimates multiply counted usage by;
+    configuration, not code, so that a price change is an edit and a region another file."""
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    dynamodb_write_per_million: float = Field(default=0.625, ge=0)
+    dynamodb_read_per_million: float = Field(default=0.125, ge=0)
+    lambda_request_per_million: float = Field(default=0.20, ge=0)
+    lambda_gb_second: float = Field(default=0.0000166667, ge=0)
+    http_api_per_million: float = Field(default=1.00, ge=0)
+    sqs_per_million: float = Field(default=0.40, ge=0)
+    dynamodb_storage_gb_month: float = Field(default=0.25, ge=0)
+
+
+class ReportsConfig(_Config):
+    """Reports: the longest range one request may ask, and how many ratings an agent or team
+    needs before the CSAT leaderboard ranks them."""
+
+    max_days: int = Field(default=366, ge=1, le=3660)
+    min_ratings: int = Field(default=5, ge=1, le=10_000)
+    complaints_feed: int = Field(default=50, ge=1, le=500)
+
+
 class HelpdeskConfig(_Config):
     directions: list[DirectionConfig] = Field(default_factory=list)
     rates: SendRates = Field(default_factory=SendRates)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
+    aws_prices: AwsPrices = Field(default_factory=AwsPrices)
 
     @field_validator("directions")
     @classmethod
@@ -522,6 +597,7 @@ class Settings(BaseModel):
     table_name: str = "helpdesk"
     queue_url: str = ""
     problem_calls_topic_arn: str | None = None
+    budget_alerts_topic_arn: str | None = None
     groups_claim: str = "cognito:groups"
     default_direction: str = Field(default="d0", pattern=r"^[a-z0-9_-]{1,32}$")
     telegram_bot_token: SecretStr | None = None
@@ -599,6 +675,7 @@ _ENV_NAMES = {
     "table_name": "TABLE_NAME",
     "queue_url": "QUEUE_URL",
     "problem_calls_topic_arn": "PROBLEM_CALLS_TOPIC_ARN",
+    "budget_alerts_topic_arn": "BUDGET_ALERTS_TOPIC_ARN",
     "groups_claim": "GROUPS_CLAIM",
     "default_direction": "DEFAULT_DIRECTION",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",

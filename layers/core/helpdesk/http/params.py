@@ -12,9 +12,14 @@ from helpdesk.settings import Settings
 from helpdesk.store import TicketQuery
 
 
-def known_query(given: dict[str, str] | None, route: Callable[..., Any]) -> None:
-    """422 naming any query parameter the route does not take (a typo is not a filter)."""
-    allowed = set(inspect.signature(route).parameters)
+def known_query(
+    given: dict[str, str] | None,
+    route: Callable[..., Any],
+    aliases: dict[str, str] | None = None,
+) -> None:
+    """422 naming any query parameter the route does not take (a typo is not a filter);
+    `aliases` names parameters whose query name is not their Python name (`from`)."""
+    allowed = {(aliases or {}).get(name, name) for name in inspect.signature(route).parameters}
     unknown = sorted(set(given or {}) - allowed)
     if unknown:
         raise Unprocessable(

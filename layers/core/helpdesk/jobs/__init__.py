@@ -86,6 +86,19 @@ class ClientTextJob(BaseModel):
     text: str
 
 
+class BudgetAlertJob(BaseModel):
+    """Tell the budget alerts topic (SNS) that a direction's month crossed a share of its
+    budget, once per direction, month and threshold."""
+
+    type: Literal["budget_alert"] = "budget_alert"
+    direction: str
+    month: str  # yyyy-mm, the direction's local month
+    threshold: int  # percent: 80 or 100
+    spent: int  # minor units when the watch saw it
+    budget: int
+    currency: str
+
+
 Job = Annotated[
     SendMessageJob
     | ProblemCallNoticeJob
@@ -93,7 +106,8 @@ Job = Annotated[
     | NoticeBatchJob
     | ChannelPostJob
     | ResolveLinkedJob
-    | ClientTextJob,
+    | ClientTextJob
+    | BudgetAlertJob,
     Field(discriminator="type"),
 ]
 JOB_ADAPTER: TypeAdapter[Job] = TypeAdapter(Job)
@@ -117,3 +131,5 @@ def job_key(job: Job) -> str:
             return f"resolve_linked:{job.notice_id}:{job.after}"
         case ClientTextJob():
             return f"client_text:{job.key}"
+        case BudgetAlertJob():
+            return f"budget:{job.direction}:{job.month}:{job.threshold}"

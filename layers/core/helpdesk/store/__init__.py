@@ -12,16 +12,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from helpdesk.store.audience import Audience
+from helpdesk.store.budgets import Budgets
 from helpdesk.store.calls import Calls
 from helpdesk.store.counters import Counters
 from helpdesk.store.customers import Customers
 from helpdesk.store.deliveries import Deliveries
 from helpdesk.store.events import Events
 from helpdesk.store.identities import Identities
+from helpdesk.store.ledger import Ledger
 from helpdesk.store.messages import Messages
 from helpdesk.store.notices import Notices
 from helpdesk.store.provider_messages import ProviderMessages
 from helpdesk.store.rates import Rates
+from helpdesk.store.reports import Reports
 from helpdesk.store.table import PermanentWriteError, Table, TransactionFailed, Write, preflight
 from helpdesk.store.tickets import TicketQuery, Tickets
 
@@ -45,6 +48,9 @@ class Store:
         self.audience = Audience(self.table)
         self.deliveries = Deliveries(self.table)
         self.rates = Rates(self.table)
+        self.reports = Reports(self.table)
+        self.ledger = Ledger(self.table)
+        self.budgets = Budgets(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

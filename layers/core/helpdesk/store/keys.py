@@ -10,6 +10,10 @@ identity  IDENTITY#<kind>#<address> / #IDENTITY
 dedupe    EVENT#<provider event id> / #EVENT       (TTL: longer than provider retries)
 call      CALL#<provider>#<call id> / #CALL        (missed, waiting: GSI3 CALLBACK#<d>)
 pmsg      PMSG#<channel>#<provider msg id> / #PMSG (delivery statuses, pricing)
+report    REPORT#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<kind>#<shard or agent>  (counters)
+complaint COMPLAINTS#<direction> / <created>#<number>   (the complaints feed)
+ledger    LEDGER#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<at>#<source>  (usage and its cost)
+budget    BUDGET#<direction>#<yyyy-mm> / #<threshold>   (an alert told once)
 """
 
 from __future__ import annotations
@@ -178,3 +182,51 @@ def delivery(notice_id: str, revision: int, channel: str, address: str) -> Key:
 
 def rate(channel: str, service: str, second: int) -> Key:
     return {"PK": f"RATE#{channel}#{service}", "SK": str(second)}
+
+
+REPORT_SHARDS = 4  # a day's counters of one kind are spread over this many items
+
+
+def report_partition(direction: str, month: str) -> str:
+    """A direction's report counters of one month (`yyyy-mm`): a 31-day range reads at most
+    two partitions, whatever the table holds."""
+    return f"REPORT#{direction}#{month}"
+
+
+def report_sort_key(day: str, kind: str, owner: str) -> str:
+    return f"{day}#{kind}#{owner}"
+
+
+def report(direction: str, day: str, kind: str, owner: str) -> Key:
+    """One counters item: `day` is yyyy-mm-dd in the direction's zone, `owner` a shard number
+    (spreads concurrent transactions on one direction's day) or an agent's id."""
+    return {"PK": report_partition(direction, day[:7]), "SK": report_sort_key(day, kind, owner)}
+
+
+def complaints_partition(direction: str) -> str:
+    return f"COMPLAINTS#{direction}"
+
+
+def complaint(direction: str, created_at: datetime, ticket_id: str) -> Key:
+    return {"PK": complaints_partition(direction), "SK": created_sort_key(created_at, ticket_id)}
+
+
+def report_shard(ticket_id: str) -> str:
+    return str(zlib.crc32(ticket_id.encode()) % REPORT_SHARDS)
+
+
+def ledger_partition(direction: str, month: str) -> str:
+    """A direction's cost ledger of one month (`yyyy-mm`, the direction's local days)."""
+    return f"LEDGER#{direction}#{month}"
+
+
+def ledger(direction: str, day: str, at: datetime, source: str) -> Key:
+    return {"PK": ledger_partition(direction, day[:7]), "SK": f"{day}#{iso(at)}#{source}"}
+
+
+def budget_partition(direction: str, month: str) -> str:
+    return f"BUDGET#{direction}#{month}"
+
+
+def budget_alert(direction: str, month: str, threshold: int) -> Key:
+    return {"PK": budget_partition(direction, month), "SK": f"#{threshold:03d}"}

@@ -8,10 +8,11 @@ as a plain PutItem / UpdateItem (half the write units, same condition semantics)
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import boto3
 from botocore.exceptions import ClientError
@@ -30,13 +31,17 @@ KEY_ATTRIBUTES = frozenset(
 class Write:
     """One item of a transaction and the error its failed condition means."""
 
-    request: dict[str, Any]  # {"Put": {...}} / {"Update": {...}} / {"ConditionCheck": {...}}
+    request: dict[str, Any]  # {"Put" | "Update" | "Delete" | "ConditionCheck": {...}}
     on_condition_failed: Exception | None = None
 
     @property
     def key(self) -> dict[str, Any]:
         body = next(iter(self.request.values()))
         return body.get("Key") or {name: body["Item"][name] for name in ("PK", "SK")}
+
+
+CONFLICT_RETRIES = 3  # a transaction cancelled only by another one on the same item
+CONFLICT_PAUSE = 0.02  # seconds: the first retry waits up to this, then twice as long
 
 
 class TransactionFailed(Exception):
@@ -91,6 +96,11 @@ def update(
     return Write({"Update": body}, on_condition_failed)
 
 
+def delete(key: dict[str, str]) -> Write:
+    """An unconditional delete (deleting what is not there is not an error)."""
+    return Write({"Delete": {"Key": to_dynamo(key)}})
+
+
 def check(
     key: dict[str, str],
     condition: str,
@@ -101,6 +111,27 @@ def check(
     if values:
         body["ExpressionAttributeValues"] = to_dynamo(values)
     return Write({"ConditionCheck": body}, on_condition_failed)
+
+
+INDEX_KEYS = tuple(f"GSI{n}PK" for n in range(1, 6))
+
+
+def estimated_write_units(writes: Sequence[Write]) -> int:
+    """What DynamoDB bills for committing `writes` together, estimated without reading: a put
+    1 unit per started KB of its item, an update or delete 1, doubled in a transaction, plus
+    one per index entry a put carries (the cost report's estimate of the helpdesk's own
+    usage; it cannot see an update's item size nor whether an index entry changed)."""
+    units = indexed = 0
+    for write in writes:
+        kind, body = next(iter(write.request.items()))
+        if kind == "Put":
+            item = body["Item"]
+            units += max(1, -(-item_size(item) // 1024))
+            indexed += sum(1 for k in INDEX_KEYS if k in item)
+        else:
+            units += 1
+    transactional = len(writes) > 1 or any("ConditionCheck" in w.request for w in writes)
+    return units * (2 if transactional else 1) + indexed
 
 
 def preflight(writes: Sequence[Write]) -> None:
@@ -225,31 +256,45 @@ class Table:
         for write in writes:
             kind, body = next(iter(write.request.items()))
             requests.append({kind: {"TableName": self.name, **body}})
-        try:
-            if len(requests) == 1 and "ConditionCheck" not in requests[0]:
-                self._single_write(requests[0])
-            else:
-                self.client.transact_write_items(TransactItems=requests)
-        except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code == "ConditionalCheckFailedException":
-                raise writes[0].on_condition_failed or TransactionFailed(
-                    ["ConditionalCheckFailed"]
-                ) from error
-            if code != "TransactionCanceledException":
-                if permanent := _permanent(error):
-                    raise permanent from error
-                raise
-            reasons = [
-                reason.get("Code", "None")
-                for reason in error.response.get("CancellationReasons", [])
-            ]
-            for write, reason in zip(writes, reasons, strict=False):
-                if reason == "ConditionalCheckFailed" and write.on_condition_failed:
-                    raise write.on_condition_failed from error
-            if "ValidationError" in reasons:
-                raise PermanentWriteError(f"DynamoDB refused the write: {reasons}") from error
-            raise TransactionFailed(reasons) from error
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                self._send(requests)
+                return
+            except ClientError as error:
+                if attempt < CONFLICT_RETRIES and _only_conflicts(error):
+                    # Cancelled whole because another transaction held one of the items (a
+                    # report counters item two changes of one direction share): nothing was
+                    # written, so the same writes go again, their conditions checked afresh.
+                    time.sleep(random.uniform(0, CONFLICT_PAUSE * 2**attempt))
+                    continue
+                self._raise(writes, error)
+
+    def _send(self, requests: list[dict[str, Any]]) -> None:
+        if len(requests) == 1 and "ConditionCheck" not in requests[0]:
+            self._single_write(requests[0])
+        else:
+            self.client.transact_write_items(TransactItems=requests)
+
+    def _raise(self, writes: Sequence[Write], error: ClientError) -> NoReturn:
+        """The domain error a failed write means."""
+        code = error.response["Error"]["Code"]
+        if code == "ConditionalCheckFailedException":
+            raise writes[0].on_condition_failed or TransactionFailed(
+                ["ConditionalCheckFailed"]
+            ) from error
+        if code != "TransactionCanceledException":
+            if permanent := _permanent(error):
+                raise permanent from error
+            raise error
+        reasons = [
+            reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])
+        ]
+        for write, reason in zip(writes, reasons, strict=False):
+            if reason == "ConditionalCheckFailed" and write.on_condition_failed:
+                raise write.on_condition_failed from error
+        if "ValidationError" in reasons:
+            raise PermanentWriteError(f"DynamoDB refused the write: {reasons}") from error
+        raise TransactionFailed(reasons) from error
 
     def _single_write(self, request: dict[str, Any]) -> None:
         kind, body = next(iter(request.items()))
@@ -257,8 +302,21 @@ class Table:
             self.client.put_item(**body)
         elif kind == "Update":
             self.client.update_item(**body)
+        elif kind == "Delete":
+            self.client.delete_item(**body)
         else:
             raise ValueError(f"cannot write {kind} alone")
+
+
+def _only_conflicts(error: ClientError) -> bool:
+    """Cancelled by a concurrent transaction and nothing else (no condition failed)."""
+    code = error.response["Error"]["Code"]
+    if code == "TransactionConflictException":
+        return True
+    if code != "TransactionCanceledException":
+        return False
+    reasons = [r.get("Code", "None") for r in error.response.get("CancellationReasons", [])]
+    return "TransactionConflict" in reasons and set(reasons) <= {"TransactionConflict", "None"}
 
 
 def _permanent(error: ClientError) -> PermanentWriteError | None:

@@ -155,6 +155,11 @@ class Tickets:
         found = [ticket_from_item(item) for item in self.table.get_many(ticket_keys)]
         return sorted(found, key=lambda t: (t.created_at, t.id), reverse=True)
 
+    def created_in(
+        self, directions: list[str], start: str, end: str, cursor: str | None, limit: int
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        return created_in(self.table, directions, start, end, cursor, limit)
+
     def page(self, query: TicketQuery) -> tuple[list[dict[str, Any]], str | None]:
         """One page of ticket summaries in creation order, and a cursor for the next page."""
         if query.customer:
@@ -432,3 +437,98 @@ def marked_once(ticket_id: str, attribute: str, at: str) -> Write:
 def unmarked(ticket_id: str, attribute: str) -> Write:
     """Undo `marked_once` when the side effect failed, so that it is tried again."""
     return update(keys.ticket(ticket_id), "REMOVE #mark", names={"#mark": attribute})
+
+
+EXPORT_FIELDS = (
+    "id",
+    "direction",
+    "channel",
+    "status",
+    "category",
+    "topic",
+    "priority",
+    "assignee",
+    "created_at",
+    "first_response_at",
+    "resolved_at",
+    "flags",
+    "our_client",
+    "subject",
+)
+
+
+def created_in(
+    table: Table,
+    directions: list[str],
+    start: str,
+    end: str,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Summaries of the tickets created in [start, end] (UTC instants as text), one direction
+    and status range of GSI1 after another, a page at a time: the export reads each ticket's
+    index entry once, whatever the range."""
+    position = _decode_export(cursor, len(directions))
+    found: list[dict[str, Any]] = []
+    d, s, after = position
+    while d < len(directions) and len(found) < limit:
+        status = STATUS_ORDER[s].value
+        request: dict[str, Any] = {
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk AND GSI1SK BETWEEN :first AND :last",
+            "ExpressionAttributeValues": to_dynamo(
+                {
+                    ":pk": keys.direction_index(directions[d]),
+                    ":first": f"{status}#{start}",
+                    ":last": f"{status}#{end}#~",
+                }
+            ),
+            "Limit": limit - len(found),
+        }
+        if after:
+            request["ExclusiveStartKey"] = to_dynamo(
+                {
+                    "GSI1PK": keys.direction_index(directions[d]),
+                    "GSI1SK": after[0],
+                    "PK": after[1],
+                    "SK": "#TICKET",
+                }
+            )
+        items, last = table.query_page(**request)
+        found += [{name: item.get(name) for name in EXPORT_FIELDS} for item in items]
+        if last:
+            after = [last["GSI1SK"]["S"], last["PK"]["S"]]
+            continue
+        after = None
+        s += 1
+        if s == len(STATUS_ORDER):
+            d, s = d + 1, 0
+    more = d < len(directions)
+    return found, _encode({"d": d, "s": s, "k": after}) if more else None
+
+
+def _decode_export(cursor: str | None, directions: int) -> tuple[int, int, list[str] | None]:
+    if not cursor:
+        return 0, 0, None
+    data = _decode(cursor)
+    if not isinstance(data, dict):
+        raise _bad_cursor()
+    d, s, after = data.get("d"), data.get("s"), data.get("k")
+    valid = (
+        isinstance(d, int)
+        and isinstance(s, int)
+        and 0 <= d < directions
+        and 0 <= s < len(STATUS_ORDER)
+        and (
+            after is None
+            or (
+                isinstance(after, list)
+                and len(after) == 2
+                and all(isinstance(part, str) and 0 < len(part) < 1024 for part in after)
+            )
+        )
+    )
+    if not valid:
+        raise _bad_cursor()
+    assert isinstance(d, int) and isinstance(s, int)
+    return d, s, after

@@ -1,16 +1,20 @@
 """The one funnel of ticket changes: every rule's change passes here before it is written,
-so what rides on every change (the SLA clocks, their timer, later the report counters) is
-added once."""
+so what rides on every change (the SLA clocks, their timer, the report counters and the
+complaints feed) is added once."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from helpdesk import callbacks, sla
+from helpdesk import callbacks, costs, reports, sla
 from helpdesk.models import Ticket
 from helpdesk.settings import Settings
 from helpdesk.store import Write
 from helpdesk.store.customers import reached
+from helpdesk.store.ledger import ledger_entry
+from helpdesk.store.reports import complaint_writes, counter_writes
+from helpdesk.store.table import estimated_write_units
 from helpdesk.store.tickets import writes_for
 from helpdesk.tickets import TicketChange
 
@@ -24,14 +28,46 @@ def tracked(
     return TicketChange(ticket, [*change.history, *history], change.messages, change.jobs)
 
 
+def report_writes(
+    before: Ticket | None,
+    change: TicketChange,
+    settings: Settings,
+    now: datetime,
+    others: Sequence[Write] = (),
+) -> list[Write]:
+    """The report counters this change moves, the complaints feed and the cost ledger (a
+    call's minutes), written with it: the change's transaction (refused whole on a
+    redelivery) makes them count exactly once. The change's own AWS usage (an event, and the
+    write units of `others` and these, estimated) is counted with them."""
+    after = change.ticket
+    config = settings.direction(after.direction)
+    calendar = config.business_calendar()
+    moves = reports.moves(before, after, change.messages, calendar, now)
+    charged = []
+    if charge := costs.call_charge(before, after, config.rate_card, now):
+        moves += costs.charge_moves(charge, calendar.zone)
+        charged.append(ledger_entry(charge, calendar.zone))
+    extra = [*complaint_writes(before, after, now), *charged]
+
+    def written(units: int) -> list[Write]:
+        usage = costs.aws_moves(moves, reports.local_day(now, calendar.zone), units)
+        counted = counter_writes(after.direction, after.id, reports.grouped([*moves, *usage]))
+        return [*counted, *extra]
+
+    units = estimated_write_units([*others, *written(0)])
+    return written(units)
+
+
 def ticket_writes(
     before: Ticket | None, change: TicketChange, settings: Settings, now: datetime
 ) -> tuple[TicketChange, list[Write]]:
     """The tracked change and its writes (`before` None: a new ticket), with the client's
-    reach record when an agent reached them (the missed-call sweep reads it)."""
+    reach record when an agent reached them (the missed-call sweep reads it) and the report
+    counters it moves."""
     change = tracked(before, change, settings, now)
     writes = writes_for(change, before)
     after = callbacks.reached_at(change.ticket)
     if after and (before is None or callbacks.reached_at(before) != after):
         writes.append(reached(change.ticket.customer_id, change.ticket.id, after))
+    writes += report_writes(before, change, settings, now, writes)
     return change, writes

@@ -43,7 +43,8 @@ from helpdesk.store.identities import IdentityMoved, point_at_ticket
 from helpdesk.store.notices import link_item
 from helpdesk.store.tickets import writes_for
 from helpdesk.usecases.broadcasts import IncidentDesk
-from helpdesk.usecases.changes import ticket_writes, tracked
+from helpdesk.usecases.changes import report_writes, ticket_writes, tracked
+from helpdesk.usecases.charges import charge_whatsapp
 from helpdesk.usecases.deliveries import apply_status
 
 logger = logging.getLogger(__name__)
@@ -273,6 +274,7 @@ class Inbox:
                     created_at=now,
                 )
                 writes.append(new_customer(customer))
+            writes += report_writes(None, change, settings, now, writes)
             return change, writes
 
         # During an incident the client hears of it in the acknowledgement, and the ticket
@@ -362,6 +364,8 @@ class Inbox:
             status.channel, status.provider_message_id
         )
         ticket_id, message_id = (record or {}).get("ticket_id"), (record or {}).get("message_id")
+        if status.pricing:
+            charge_whatsapp(self.store, self.settings(), status, ticket_id, now)
         if seen_before and self._reached(ticket_id, message_id, status.status):
             return Outcome("duplicate")
         if ticket_id and message_id:
