@@ -20,9 +20,11 @@ FUNCTIONS = [
     "OutboxSweepFunction",
     "SlaSweepFunction",
     "MissedCallSweepFunction",
+    "TableExportFunction",
 ]
 WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction"]
-READ_ONLY = ["ReportingFunction"]  # reads counters; sends nothing
+# Send no jobs: reports read counters; the export hands the table to DynamoDB's own export.
+READ_ONLY = ["ReportingFunction", "TableExportFunction"]
 
 TABLE = {"Fn::GetAtt": ["Table", "Arn"]}
 ALL_INDEXES = {"Fn::Sub": "${Table.Arn}/index/*"}
@@ -55,6 +57,7 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
         ("dynamodb:Query", "Table/index/GSI3"),
     },
     "BudgetWatchFunction": {("dynamodb:Query", "Table")},
+    "TableExportFunction": {("dynamodb:ExportTableToPointInTime", "Table")},
     "MessengerWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "CallWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "BroadcastFunction": {
@@ -89,6 +92,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "ReportingFunction": {},
     "DailyDigestFunction": {},
     "BudgetWatchFunction": {},
+    "TableExportFunction": {},
     "MessengerWebhookFunction": {
         "TELEGRAM_SECRET_TOKEN_SECRET_ARN": "TelegramSecretTokenArn",
         "WHATSAPP_APP_SECRET_SECRET_ARN": "WhatsAppAppSecretArn",
@@ -219,12 +223,16 @@ def test_only_the_dispatcher_publishes_and_only_to_its_two_topics() -> None:
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_every_function_reads_the_one_config_object_and_nothing_else_in_s3(name: str) -> None:
     s3 = [s for _, s in statements(name) if any(a.startswith("s3:") for a in actions(s))]
+    exports = [
+        (["s3:AbortMultipartUpload", "s3:PutObject"], {"Fn::Sub": "${ExportBucket.Arn}/exports/*"})
+    ]
     assert [(sorted(actions(s)), s["Resource"]) for s in s3] == [
         (
             ["s3:GetObject", "s3:GetObjectVersion"],
             {"Fn::Sub": "${ConfigBucket.Arn}/${HelpdeskConfigKey}"},
         ),
         (["s3:ListBucket"], {"Fn::GetAtt": ["ConfigBucket", "Arn"]}),
+        *(exports if name == "TableExportFunction" else []),  # where DynamoDB writes it
     ]
     listing = s3[1]["Condition"]
     assert listing == {"StringEquals": {"s3:prefix": {"Ref": "HelpdeskConfigKey"}}}

@@ -598,6 +598,7 @@ class Settings(BaseModel):
     queue_url: str = ""
     problem_calls_topic_arn: str | None = None
     budget_alerts_topic_arn: str | None = None
+    export_bucket: str | None = None  # deployed: where the table's daily export goes (Athena)
     groups_claim: str = "cognito:groups"
     default_direction: str = Field(default="d0", pattern=r"^[a-z0-9_-]{1,32}$")
     telegram_bot_token: SecretStr | None = None
@@ -676,6 +677,7 @@ _ENV_NAMES = {
     "queue_url": "QUEUE_URL",
     "problem_calls_topic_arn": "PROBLEM_CALLS_TOPIC_ARN",
     "budget_alerts_topic_arn": "BUDGET_ALERTS_TOPIC_ARN",
+    "export_bucket": "EXPORT_BUCKET",
     "groups_claim": "GROUPS_CLAIM",
     "default_direction": "DEFAULT_DIRECTION",
     "telegram_bot_token": "TELEGRAM_BOT_TOKEN",
