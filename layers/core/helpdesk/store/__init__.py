@@ -23,6 +23,7 @@ from helpdesk.store.notices import Notices
 from helpdesk.store.provider_messages import ProviderMessages
 from helpdesk.store.rates import Rates
 from helpdesk.store.table import PermanentWriteError, Table, TransactionFailed, Write, preflight
+from helpdesk.store.tasks import TaskLinks
 from helpdesk.store.tickets import TicketQuery, Tickets
 
 __all__ = ["PermanentWriteError", "Store", "TicketQuery", "TransactionFailed", "Write"]
@@ -45,6 +46,7 @@ class Store:
         self.audience = Audience(self.table)
         self.deliveries = Deliveries(self.table)
         self.rates = Rates(self.table)
+        self.task_links = TaskLinks(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

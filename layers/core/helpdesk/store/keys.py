@@ -10,6 +10,7 @@ identity  IDENTITY#<kind>#<address> / #IDENTITY
 dedupe    EVENT#<provider event id> / #EVENT       (TTL: longer than provider retries)
 call      CALL#<provider>#<call id> / #CALL        (missed, waiting: GSI3 CALLBACK#<d>)
 pmsg      PMSG#<channel>#<provider msg id> / #PMSG (delivery statuses, pricing)
+task link TASK#<task key> / TICKET#<number>       (tickets held for a tracker task)
 """
 
 from __future__ import annotations
@@ -178,3 +179,13 @@ def delivery(notice_id: str, revision: int, channel: str, address: str) -> Key:
 
 def rate(channel: str, service: str, second: int) -> Key:
     return {"PK": f"RATE#{channel}#{service}", "SK": str(second)}
+
+
+def task_partition(task_key: str) -> str:
+    """A tracker task (tasks.task_key: `github:owner/repo#123`, `jira:KEY-1`, ...)."""
+    return f"TASK#{task_key}"
+
+
+def task_link(task_key: str, ticket_id: str) -> Key:
+    """A ticket held for a tracker task; many tickets may wait for one task."""
+    return {"PK": task_partition(task_key), "SK": f"TICKET#{ticket_id}"}
