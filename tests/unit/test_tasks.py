@@ -311,3 +311,10 @@ def test_the_agent_note_names_the_task_and_never_goes_to_the_client() -> None:
     assert "https://acme.atlassian.net/browse/PAY-77 is done by Paula" in note
     assert "Card payments declined" in note
     assert tasks.client_resolution(event) == "Done"  # the title stays internal
+
+
+def test_the_api_document_names_every_tracker() -> None:
+    from helpdesk import trackers
+    from helpdesk.http import openapi
+
+    assert openapi.TRACKERS == list(trackers.PROVIDERS)
