@@ -380,3 +380,30 @@ def test_a_whatsapp_client_outside_24_hours_gets_the_resolution_template(
     (notice,) = recorder.sent  # one template: its approved text tells and asks
     assert (notice.template_name, notice.template_params) == ("ticket_resolved", ("D0-000001",))
     assert [b.data for b in notice.buttons] == ["csat:D0-000001:good", "csat:D0-000001:bad"]
+
+
+# ---- hostile signed bodies ----------------------------------------------------------------
+
+
+def _hostile(provider: str) -> list[bytes]:
+    sample = load_event(TASKS[provider][0])
+    long_text = "я" * 300_000
+    bodies: list[Any] = [[], "text", None, 1, {"a": [[[[[[[[[[]]]]]]]]]]}]
+    for key in list(sample):
+        bodies.append({**sample, key: None})
+        bodies.append({**sample, key: long_text})
+        bodies.append({**sample, key: {"nested": [1, 2, 3]}})
+    raws = [json.dumps(body).encode() for body in bodies]
+    return [*raws, b"\xff\xfe", b'{"a":' * 100 + b"1" + b"}" * 100, b""]
+
+
+@pytest.mark.parametrize("provider", list(TASKS))
+def test_hostile_signed_bodies_are_refused_or_ignored_never_a_500(
+    provider: str, tracker: Api, aws: dict[str, Any], agent_api: Api, client_ticket: Any
+) -> None:
+    hold(agent_api, client_ticket(), TASKS[provider][1])
+    for raw in _hostile(provider):
+        status, body = post(tracker, provider, raw, event_id=f"h-{len(raw)}")
+        assert status in (200, 400), (raw[:80], status, body)
+        if status == 400:
+            assert body["error"]["message"], body

@@ -317,4 +317,16 @@ def test_the_api_document_names_every_tracker() -> None:
     from helpdesk import trackers
     from helpdesk.http import openapi
 
-    assert openapi.TRACKERS == list(trackers.PROVIDERS)
+    assert list(trackers.PROVIDERS) == openapi.TRACKERS
+
+
+def test_a_tasks_links_are_read_page_by_page(store: Any) -> None:
+    from helpdesk.store.tasks import link_item
+
+    numbers = [f"D0-{n:06d}" for n in range(1, 8)]
+    store.transact([link_item("jira:PAY-77", n, "https://x/browse/PAY-77", NOW) for n in numbers])
+    store.transact([link_item("jira:PAY-78", "D0-000099", "https://x/browse/PAY-78", NOW)])
+    first, following = store.task_links.linked("jira:PAY-77", limit=3)
+    assert first == numbers[:3] and following == "D0-000003"
+    assert store.task_links.all_linked("jira:PAY-77") == numbers
+    assert store.task_links.all_linked("jira:NOPE-1") == []

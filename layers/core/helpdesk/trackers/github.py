@@ -55,7 +55,7 @@ def parse(request: TrackerRequest, body: Any) -> TaskEvent:
     if kind != "issues":
         raise Ignored(f"github event {kind or '(none)'!r} is not an issues event")
     action = body.get("action") if isinstance(body, dict) else None
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise Ignored(f"github issues action {action!r} is not closed or reopened")
     event = validated(IssuesEvent, body, "github")
     delivery = request.headers.get("x-github-delivery")

@@ -59,7 +59,7 @@ def parse(request: TrackerRequest, body: Any) -> TaskEvent:
         raise Ignored(f"gitlab event {kind!r} is not an issue event")
     attributes = body.get("object_attributes")
     action = attributes.get("action") if isinstance(attributes, dict) else None
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise Ignored(f"gitlab issue action {action!r} is not close or reopen")
     event = validated(IssueHook, body, "gitlab")
     issue = event.object_attributes
