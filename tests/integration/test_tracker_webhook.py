@@ -307,6 +307,21 @@ def test_one_task_many_tickets_each_client_told_once(
     assert recorder.per_client() == {str(7000 + i): 2 for i in range(4)}
 
 
+def test_a_ticket_held_again_for_another_task_follows_only_the_new_one(
+    tracker: Api, agent_api: Api, client_ticket: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(monkeypatch, "resolve")
+    number = client_ticket()
+    hold(agent_api, number, TASKS["jira"][1])
+    agent_api.call("POST", f"/tickets/{number}/reopen", {"reason": "wrong task"})
+    hold(agent_api, number, GITHUB_TASK)
+    status, body = post(tracker, "jira", event_bytes(TASKS["jira"][0]))
+    assert (status, body["tickets"]) == (200, {number: "unchanged"})
+    assert ticket(number)["ticket"]["status"] == "on_hold"
+    status, body = post(tracker, "github", event_bytes(TASKS["github"][0]))
+    assert (status, body["tickets"]) == (200, {number: "resolved"})
+
+
 def test_an_unknown_task_is_ignored(tracker: Api, aws: dict[str, Any]) -> None:
     before = items(aws)
     status, body = post(tracker, "gitlab", event_bytes("trackers/gitlab/issue_close"))

@@ -91,6 +91,12 @@ def _key_of(url: str) -> str:
     return bounded(f"url:{parts._replace(fragment='').geturl().rstrip('/')}")
 
 
+def waits_for(ticket: Ticket, key: str) -> bool:
+    """The ticket's task is this one (a ticket held again for another task keeps the old
+    link item, which must no longer move it)."""
+    return bool(ticket.external_task_url) and task_key(ticket.external_task_url or "") == key
+
+
 def agent_note(event: TaskEvent) -> str:
     """What the agent reads on the ticket: which task, what became of it, who did it."""
     where = event.task_url or event.task_key

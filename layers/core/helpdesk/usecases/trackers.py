@@ -67,7 +67,12 @@ class TaskUpdates:
         note = tasks.agent_note(event)
         settings = self.settings()
 
+        def ours(ticket: Ticket) -> None:
+            if not tasks.waits_for(ticket, event.task_key):
+                raise InvalidTransition(f"ticket {ticket.id} waits for another task now")
+
         def done(ticket: Ticket, now: datetime, **_: Any) -> TicketChange:
+            ours(ticket)
             mode = settings.direction(ticket.direction).tracker_resolution
             resolve = event.fixed and mode == "resolve"
             resolution = tasks.client_resolution(event)
@@ -76,6 +81,7 @@ class TaskUpdates:
             )
 
         def reopened(ticket: Ticket, now: datetime, **_: Any) -> TicketChange:
+            ours(ticket)
             return tasks.task_reopened(ticket, now, actor=actor, note=note)
 
         rule = done if event.kind == "resolved" else reopened
@@ -84,7 +90,7 @@ class TaskUpdates:
             try:
                 ticket = desk.apply(ticket_id, None, rule, request_id)
             except InvalidTransition:
-                return "unchanged"  # resolved or closed already: its client has been told
+                return "unchanged"  # resolved or closed already, or held for another task
             except NotFound:
                 return "missing"
             except Conflict:
