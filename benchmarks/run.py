@@ -41,6 +41,7 @@ os.environ.update(
         "WHATSAPP_APP_SECRET": "bench-wa",
         "WHATSAPP_PHONE_NUMBER_ID": "106540352242922",
         "GENERIC_CTI_TOKEN": "bench-cti",
+        "GITHUB_WEBHOOK_SECRET": "bench-gh",
         "TABLE_NAME": "bench",
     }
 )
@@ -426,6 +427,61 @@ def telephony() -> tuple[list[str], dict[str, float]]:
     return lines, {"p50": percentile(times, 0.5), "p99": percentile(times, 0.99)}
 
 
+def trackers() -> list[str]:
+    """A GitHub issue closed: its linked tickets handed back (draft) or resolved, per event."""
+    from helpdesk.settings import get_settings
+
+    hook = Door("MessengerWebhookFunction")
+    api = Door("TicketsFunction", {"sub": "agent-1", "cognito:groups": ["agent"]})
+    tracker = Door("TrackerWebhookFunction")
+    sample = json.loads((EVENTS / "trackers" / "github" / "issues_closed.json").read_text())
+    lines = [*HEADER]
+    chats = iter(range(20_000, 30_000))
+
+    def linked(issue: int, count: int) -> None:
+        for _ in range(count):
+            chat = next(chats)
+            secret = {"X-Telegram-Bot-Api-Secret-Token": "bench-tg"}
+            status, body = hook.call(
+                "POST", "/webhooks/telegram", telegram_update(chat, chat, "help"), secret
+            )
+            assert status == 200, body
+            number = api.call("GET", "/tickets?limit=1")[1]["tickets"][0]["id"]  # the newest
+            task = json.dumps({"task_url": f"https://github.com/acme/billing-app/issues/{issue}"})
+            assert api.call("POST", f"/tickets/{number}/hold", task.encode())[0] == 200
+
+    def closed(name: str, issue: int, delivery: str) -> None:
+        body = copy.deepcopy(sample)
+        body["issue"]["number"] = issue
+        raw = json.dumps(body).encode()
+        digest = hmac.new(b"bench-gh", raw, hashlib.sha256).hexdigest()
+        headers = {
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": f"sha256={digest}",
+        }
+        with measured() as meter:
+            status, answer = tracker.call("POST", "/webhooks/tracker/github", raw, headers)
+        assert status == 200, answer
+        lines.append(row(name, meter))
+
+    issue = 0
+    for mode in ("draft", "resolve"):
+        config = {"directions": [{"id": "d0", "tracker_resolution": mode}]}
+        os.environ["HELPDESK_CONFIG"] = json.dumps(config)
+        get_settings.cache_clear()
+        for count in (1, 10):
+            issue += 1
+            linked(issue, count)
+            tickets = "1 linked ticket" if count == 1 else f"{count} linked tickets"
+            closed(f"{mode}: task closed, {tickets}", issue, f"d{issue}")
+        closed(f"{mode}: the same delivery again (10 tickets)", issue, f"d{issue}")
+    closed("task nobody is waiting for (ignored)", 999, "d-unknown")
+    os.environ.pop("HELPDESK_CONFIG", None)
+    get_settings.cache_clear()
+    return lines
+
+
 def import_times(runs: int = 7) -> dict[str, float]:
     """Cold import in fresh interpreters: the tickets handler against a bare `import boto3`."""
     env = {**os.environ, "PYTHONPATH": f"{ROOT / 'layers' / 'core'}:{ROOT}"}
@@ -475,6 +531,8 @@ def main() -> None:
             f"\nHandler time over 1,000 call events (250 calls x 4) against moto: "
             f"p50 {times['p50']:.1f} ms, p99 {times['p99']:.1f} ms"
         )
+        print("\n## Tracker webhook (issue 19), per tracker event\n")
+        print("\n".join(trackers()))
     medians = import_times()
     ratio = medians["tickets handler"] / medians["boto3"]
     print("\n## Cold import (issue 2), median of 7 fresh interpreters\n")

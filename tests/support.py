@@ -120,3 +120,48 @@ class DispatchDriver:
                     QueueUrl=self.aws["queue_url"], ReceiptHandle=message["ReceiptHandle"]
                 )
         return result
+
+
+# ---- issue trackers ---------------------------------------------------------------------
+
+TRACKER_SECRETS = {
+    "github": "github-secret-for-tests",
+    "gitlab": "gitlab-token-for-tests",
+    "jira": "jira-secret-for-tests",
+    "generic": "generic-tracker-secret-for-tests",
+}
+
+
+def use_trackers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tracker secrets the tests sign with."""
+    from helpdesk.settings import get_settings
+
+    monkeypatch.setenv("GITHUB_WEBHOOK_SECRET", TRACKER_SECRETS["github"])
+    monkeypatch.setenv("GITLAB_WEBHOOK_TOKEN", TRACKER_SECRETS["gitlab"])
+    monkeypatch.setenv("JIRA_WEBHOOK_SECRET", TRACKER_SECRETS["jira"])
+    monkeypatch.setenv("GENERIC_TRACKER_SECRET", TRACKER_SECRETS["generic"])
+    get_settings.cache_clear()
+
+
+def tracker_headers(
+    provider: str, raw: bytes, event_id: str, secret: str | None = None, timestamp: int = 0
+) -> dict[str, str]:
+    """The headers a tracker sends with `raw`: its signature (or token) and its event id."""
+    from helpdesk.trackers import generic
+
+    key = TRACKER_SECRETS[provider] if secret is None else secret
+    digest = hmac.new(key.encode(), raw, hashlib.sha256).hexdigest()
+    if provider == "github":
+        return {
+            "X-GitHub-Event": "issues",
+            "X-GitHub-Delivery": event_id,
+            "X-Hub-Signature-256": f"sha256={digest}",
+        }
+    if provider == "gitlab":
+        return {"X-Gitlab-Event": "Issue Hook", "X-Gitlab-Token": key, "Idempotency-Key": event_id}
+    if provider == "jira":
+        return {"X-Hub-Signature": f"sha256={digest}", "X-Atlassian-Webhook-Identifier": event_id}
+    return {
+        "X-Tracker-Timestamp": str(timestamp),
+        "X-Tracker-Signature": generic.signature_for(str(timestamp), raw, key),
+    }

@@ -47,7 +47,8 @@ CategoryParam = Annotated[
 PriorityParam = Annotated[str | None, Query(pattern="^(low|normal|high|urgent)$")]
 ChannelParam = Annotated[str | None, Query(pattern="^(telegram|whatsapp|phone|manual|sandbox)$")]
 FlagParam = Annotated[
-    str | None, Query(pattern="^(needs_callback|missed_call|problem_call|delivery_failed)$")
+    str | None,
+    Query(pattern="^(needs_callback|missed_call|problem_call|delivery_failed|task_done)$"),
 ]
 Text = Annotated[str | None, Query(max_length=128)]
 

@@ -25,6 +25,7 @@ PUBLIC_ROUTES: dict[str, str] = {
     "POST /webhooks/whatsapp": "MessengerWebhookFunction",
     "GET /webhooks/calls/{provider}": "CallWebhookFunction",
     "POST /webhooks/calls/{provider}": "CallWebhookFunction",
+    "POST /webhooks/tracker/{provider}": "TrackerWebhookFunction",
 }
 
 # HD001: SAM policy templates and managed policies that grant more than a function uses.

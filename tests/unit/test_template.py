@@ -38,4 +38,5 @@ def test_every_route_has_an_explicit_path_and_method() -> None:
         "POST /webhooks/whatsapp",
         "POST /webhooks/calls/{provider}",
         "GET /webhooks/calls/{provider}",
+        "POST /webhooks/tracker/{provider}",
     }

@@ -9,7 +9,7 @@ import pytest
 from infra.template import ROOT, functions, load_template, resources_of_type
 
 FUNCTIONS = sorted(resources_of_type("AWS::Serverless::Function"))
-WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction"]
+WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction", "TrackerWebhookFunction"]
 
 
 def resource(name: str) -> dict[str, Any]:

@@ -16,15 +16,16 @@ FUNCTIONS = [
     "BudgetWatchFunction",
     "MessengerWebhookFunction",
     "CallWebhookFunction",
+    "TrackerWebhookFunction",
     "DispatcherFunction",
     "OutboxSweepFunction",
     "SlaSweepFunction",
     "MissedCallSweepFunction",
     "TableExportFunction",
 ]
-WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction"]
 # Send no jobs: reports read counters; the export hands the table to DynamoDB's own export.
 READ_ONLY = ["ReportingFunction", "TableExportFunction"]
+WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction", "TrackerWebhookFunction"]
 
 TABLE = {"Fn::GetAtt": ["Table", "Arn"]}
 ALL_INDEXES = {"Fn::Sub": "${Table.Arn}/index/*"}
@@ -60,6 +61,10 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
     "TableExportFunction": {("dynamodb:ExportTableToPointInTime", "Table")},
     "MessengerWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "CallWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
+    # the task's links (Query on TASK#<key>), then each ticket through the desk
+    "TrackerWebhookFunction": {
+        (a, "Table") for a in {"dynamodb:GetItem", "dynamodb:Query", *ITEM_WRITES}
+    },
     "BroadcastFunction": {
         *((a, "Table") for a in {"dynamodb:GetItem", "dynamodb:BatchGetItem", *ITEM_WRITES}),
         ("dynamodb:Query", "Table/index/GSI3"),
@@ -103,6 +108,12 @@ SECRETS: dict[str, dict[str, str]] = {
         "ZADARMA_API_SECRET_SECRET_ARN": "ZadarmaApiSecretArn",
         "GENERIC_CTI_TOKEN_SECRET_ARN": "GenericCtiTokenArn",
     },
+    "TrackerWebhookFunction": {
+        "GITHUB_WEBHOOK_SECRET_SECRET_ARN": "GitHubWebhookSecretArn",
+        "GITLAB_WEBHOOK_TOKEN_SECRET_ARN": "GitLabWebhookTokenArn",
+        "JIRA_WEBHOOK_SECRET_SECRET_ARN": "JiraWebhookSecretArn",
+        "GENERIC_TRACKER_SECRET_SECRET_ARN": "GenericTrackerSecretArn",
+    },
     "DispatcherFunction": {
         "TELEGRAM_BOT_TOKEN_SECRET_ARN": "TelegramBotTokenArn",
         "WHATSAPP_ACCESS_TOKEN_SECRET_ARN": "WhatsAppAccessTokenArn",
@@ -120,6 +131,10 @@ SECRET_VALUE_VARIABLES = {
     "TWILIO_AUTH_TOKEN",
     "ZADARMA_API_SECRET",
     "GENERIC_CTI_TOKEN",
+    "GITHUB_WEBHOOK_SECRET",
+    "GITLAB_WEBHOOK_TOKEN",
+    "JIRA_WEBHOOK_SECRET",
+    "GENERIC_TRACKER_SECRET",
 }
 
 

@@ -472,6 +472,9 @@ class DirectionConfig(_Config):
     lead_chat_id: str | None = None  # the lead's chat: breaches and missed calls escalate here
     staffing: StaffingConfig = Field(default_factory=StaffingConfig)  # the load report
     rate_card: RateCard | None = None  # usage costs (finance); None: nothing is charged
+    # A linked tracker task is done: "draft" puts its resolution on the ticket as a note and
+    # hands the ticket back to the agent; "resolve" resolves it at once (the client is told).
+    tracker_resolution: Literal["draft", "resolve"] = "draft"
 
     @field_validator("timezone")
     @classmethod
@@ -587,6 +590,11 @@ SECRET_NAMES = (
     "twilio_auth_token",
     "zadarma_api_secret",
     "generic_cti_token",
+    # issue trackers (POST /webhooks/tracker/{provider})
+    "github_webhook_secret",
+    "gitlab_webhook_token",
+    "jira_webhook_secret",
+    "generic_tracker_secret",
 )
 
 
@@ -615,6 +623,10 @@ class Settings(BaseModel):
     zadarma_api_secret: SecretStr | None = None
     zadarma_timezone: str = "UTC"
     generic_cti_token: SecretStr | None = None
+    github_webhook_secret: SecretStr | None = None
+    gitlab_webhook_token: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
+    generic_tracker_secret: SecretStr | None = None
     public_base_url: str | None = None
     sandbox_url: str | None = None  # the local stack's stand-in client (never deployed)
     config: HelpdeskConfig = Field(default_factory=HelpdeskConfig)
@@ -694,6 +706,10 @@ _ENV_NAMES = {
     "zadarma_api_secret": "ZADARMA_API_SECRET",
     "zadarma_timezone": "ZADARMA_TIMEZONE",
     "generic_cti_token": "GENERIC_CTI_TOKEN",
+    "github_webhook_secret": "GITHUB_WEBHOOK_SECRET",
+    "gitlab_webhook_token": "GITLAB_WEBHOOK_TOKEN",
+    "jira_webhook_secret": "JIRA_WEBHOOK_SECRET",
+    "generic_tracker_secret": "GENERIC_TRACKER_SECRET",
     "public_base_url": "PUBLIC_BASE_URL",
     "sandbox_url": "SANDBOX_URL",
 }

@@ -89,6 +89,34 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
         "name": "X-CTI-Token",
         "description": "The generic CTI token, bare. For provider `generic`.",
     },
+    "githubSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Hub-Signature-256",
+        "description": "`sha256=` and the hex HMAC-SHA256 of the body under the webhook secret "
+        "(GITHUB_WEBHOOK_SECRET). For tracker `github`, with X-GitHub-Delivery as the event id.",
+    },
+    "gitlabToken": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Gitlab-Token",
+        "description": "The webhook's secret token (GITLAB_WEBHOOK_TOKEN). For tracker `gitlab`.",
+    },
+    "jiraSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Hub-Signature",
+        "description": "`sha256=` and the hex HMAC-SHA256 of the body under the admin webhook's "
+        "secret (JIRA_WEBHOOK_SECRET). For tracker `jira`.",
+    },
+    "trackerSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Tracker-Signature",
+        "description": "`sha256=` and the hex HMAC-SHA256 of `<X-Tracker-Timestamp>.<body>` "
+        "(GENERIC_TRACKER_SECRET); the timestamp within 300 s. For tracker `generic` "
+        "(docs/generic-tracker.md).",
+    },
 }
 
 # What each error status of a staff route means (the codes are the `error.code` values).
@@ -320,6 +348,22 @@ def _webhook_definitions() -> dict[str, Any]:
         "required": ["method", "callback_query_id"],
         "description": "A Bot API call Telegram carries out itself (the answer to a button press).",
     }
+    found["TrackerAck"] = {
+        "type": "object",
+        "properties": {
+            "ok": {"type": "boolean", "const": True},
+            "task": {"type": "string", "description": "The task's key (github:owner/repo#1)."},
+            "tickets": {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "string",
+                    "enum": ["resolved", "returned", "noted", "unchanged", "missing"],
+                },
+            },
+            "ignored": {"type": "string", "description": "Why nothing was done."},
+        },
+        "required": ["ok"],
+    }
     found["CallAck"] = {
         "type": "object",
         "properties": {
@@ -330,6 +374,9 @@ def _webhook_definitions() -> dict[str, Any]:
         "required": ["ok", "handled"],
     }
     return found
+
+
+TRACKERS = ["jira", "github", "gitlab", "generic"]  # helpdesk.trackers.PROVIDERS (a test holds it)
 
 
 def _webhook_paths() -> dict[str, Any]:
@@ -431,6 +478,21 @@ def _webhook_paths() -> dict[str, Any]:
                 _ref("CallAck"),
                 {400: bad, 401: unsigned, 404: unknown},
                 [provider],
+            ),
+        },
+        "/webhooks/tracker/{provider}": {
+            "post": signed(
+                [
+                    {"githubSignature": []},
+                    {"gitlabToken": []},
+                    {"jiraSignature": []},
+                    {"trackerSignature": []},
+                ],
+                "An issue tracker's task resolved or reopened (Jira, GitHub, GitLab, generic)",
+                _json({"type": "object"}),
+                _ref("TrackerAck"),
+                {400: bad, 401: unsigned, 404: "No such tracker (not_found)."},
+                [{**copy.deepcopy(provider), "schema": {"type": "string", "enum": TRACKERS}}],
             ),
         },
     }

@@ -26,6 +26,7 @@ from helpdesk.store.provider_messages import ProviderMessages
 from helpdesk.store.rates import Rates
 from helpdesk.store.reports import Reports
 from helpdesk.store.table import PermanentWriteError, Table, TransactionFailed, Write, preflight
+from helpdesk.store.tasks import TaskLinks
 from helpdesk.store.tickets import TicketQuery, Tickets
 
 __all__ = ["PermanentWriteError", "Store", "TicketQuery", "TransactionFailed", "Write"]
@@ -51,6 +52,7 @@ class Store:
         self.reports = Reports(self.table)
         self.ledger = Ledger(self.table)
         self.budgets = Budgets(self.table)
+        self.task_links = TaskLinks(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

@@ -14,6 +14,7 @@ report    REPORT#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<kind>#<shard or agent>  (
 complaint COMPLAINTS#<direction> / <created>#<number>   (the complaints feed)
 ledger    LEDGER#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<at>#<source>  (usage and its cost)
 budget    BUDGET#<direction>#<yyyy-mm> / #<threshold>   (an alert told once)
+task link TASK#<task key> / TICKET#<number>       (tickets held for a tracker task)
 """
 
 from __future__ import annotations
@@ -230,3 +231,13 @@ def budget_partition(direction: str, month: str) -> str:
 
 def budget_alert(direction: str, month: str, threshold: int) -> Key:
     return {"PK": budget_partition(direction, month), "SK": f"#{threshold:03d}"}
+
+
+def task_partition(task_key: str) -> str:
+    """A tracker task (tasks.task_key: `github:owner/repo#123`, `jira:KEY-1`, ...)."""
+    return f"TASK#{task_key}"
+
+
+def task_link(task_key: str, ticket_id: str) -> Key:
+    """A ticket held for a tracker task; many tickets may wait for one task."""
+    return {"PK": task_partition(task_key), "SK": f"TICKET#{ticket_id}"}

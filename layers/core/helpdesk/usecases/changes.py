@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from helpdesk import callbacks, costs, reports, sla
-from helpdesk.models import Ticket
+from helpdesk import callbacks, costs, reports, sla, tasks
+from helpdesk.models import Status, Ticket
 from helpdesk.settings import Settings
 from helpdesk.store import Write
 from helpdesk.store.customers import reached
 from helpdesk.store.ledger import ledger_entry
 from helpdesk.store.reports import complaint_writes, counter_writes
 from helpdesk.store.table import estimated_write_units
+from helpdesk.store.tasks import link_item
 from helpdesk.store.tickets import writes_for
 from helpdesk.tickets import TicketChange
 
@@ -69,5 +70,16 @@ def ticket_writes(
     after = callbacks.reached_at(change.ticket)
     if after and (before is None or callbacks.reached_at(before) != after):
         writes.append(reached(change.ticket.customer_id, change.ticket.id, after))
+    writes += task_link_writes(before, change.ticket, now)
     writes += report_writes(before, change, settings, now, writes)
     return change, writes
+
+
+def task_link_writes(before: Ticket | None, after: Ticket, now: datetime) -> list[Write]:
+    """A hold naming a tracker task links the ticket to it in the same transaction, so the
+    task's end finds every ticket that waits for it (usecases.trackers)."""
+    url = after.external_task_url
+    held = after.status == Status.ON_HOLD and (before is None or before.status != Status.ON_HOLD)
+    if not url or not held:
+        return []
+    return [link_item(tasks.task_key(url), after.id, url, now)]
