@@ -9,8 +9,9 @@ every subscribed client of each affected direction:
    time the page takes to send, so the queue never holds the whole audience and replies to
    clients are not stuck behind it.
 2. A batch job takes send tokens from the provider's budget for the current second (a counter
-   in the table shared by every consumer) and sends in the slots it was given, spread over the
-   second. Each recipient is claimed just before the send and recorded just after (see
+   in the table shared by every consumer), no more than it can send before the second is over
+   (it learns how long a recipient takes), and sends in the slots it was given, spread over
+   the second; a slot the second ran out on is not sent late, where it would crowd the next. Each recipient is claimed just before the send and recorded just after (see
    store.deliveries): a redelivered or duplicated batch skips whoever is done. A 429 spends the
    next `retry_after` seconds for every consumer and puts the rest of the batch back on the
    queue, delayed; an invocation close to its timeout puts the rest back at once.
@@ -83,6 +84,7 @@ class NoticeDelivery:
     sleep: Callable[[float], None] = time.sleep
     wall: Callable[[], float] = time.time  # the pacing seconds (shared by every consumer)
     deadline: float = math.inf  # time.monotonic() past which an invocation sends no more
+    send_seconds: float = 0.05  # how long one recipient takes here (claim, send, record), learnt
 
     def handle(self, job: Job) -> None:
         match job:
@@ -191,25 +193,36 @@ class NoticeDelivery:
                 if time.monotonic() > self.deadline:
                     self._again(job, pending, 0, counts)
                     return
-                second = int(self.wall())
+                now = self.wall()
+                second = int(now)
+                # No more than this consumer can send before the second is over: budget it
+                # cannot use is budget the others cannot either.
+                room = max(1, int((second + 1 - now) / self.send_seconds))
                 granted, first = self.store.rates.take(
-                    job.channel, service, second, len(pending), cap
+                    job.channel, service, second, min(len(pending), room), cap
                 )
                 if not granted:
                     self.sleep(max(0.0, second + 1 - self.wall()))
                     continue
+                told = 0
                 for slot, recipient in enumerate(pending[:granted]):
+                    if self.wall() >= second + 1:
+                        break  # a slot sent late would crowd the next second past the cap
                     wait = second + (first + slot) / cap - self.wall()
                     if wait > 0:
                         self.sleep(wait)
+                    started = time.monotonic()
                     outcome = self._tell(notice, post, config, job, recipient)
+                    took = time.monotonic() - started
+                    self.send_seconds = 0.8 * self.send_seconds + 0.2 * max(took, 0.001)
                     if isinstance(outcome, int):  # seconds the provider asked us to wait
                         self._pause(job.channel, service, outcome, cap)
                         self._again(job, pending[slot:], outcome, counts)
                         return
                     if outcome:
                         counts[outcome] += 1
-                pending = pending[granted:]
+                    told += 1
+                pending = pending[told:]
         finally:
             self.store.notices.count(job.notice_id, job.revision, job.channel, counts, self.clock())
 
