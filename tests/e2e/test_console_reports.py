@@ -85,7 +85,12 @@ def page(browser: Any) -> Iterator[Any]:
 
 def chunk_requests(page: Any, into: list[str]) -> None:
     """Record the console's own script and style files the page fetches."""
-    page.on("request", lambda r: "/assets/" in r.url and into.append(r.url.rsplit("/", 1)[-1]))
+
+    def seen(request: Any) -> None:
+        if "/assets/" in request.url:
+            into.append(request.url.rsplit("/", 1)[-1])
+
+    page.on("request", seen)
 
 
 def test_a_lead_reads_the_reports_and_downloads_a_csv(stack: RunningStack, page: Any) -> None:

@@ -8,6 +8,7 @@ import { BarChart, LineChart } from "../charts";
 import { described, errorText, Field, FormError } from "../components";
 import { lang, t, term, useLang, when } from "../i18n";
 import { navigate, ticketHref, type Route } from "../router";
+import "./Reports.css";
 
 type Cell = string | number | boolean | null;
 type Row = Record<string, Cell>;
