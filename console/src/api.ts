@@ -100,3 +100,40 @@ export function query(values: Record<string, string | number | undefined | null>
   const text = params.toString();
   return text ? `?${text}` : "";
 }
+
+/** A CSV answer (a report's `format=csv`): its text, the file name the API gives it
+ * (Content-Disposition) and the next page's cursor (X-Next-Cursor) of a paged export. Errors
+ * as `api` throws them: the API's JSON error even when CSV was asked for. */
+export async function apiCsv(path: string): Promise<{ text: string; filename: string | null; next: string | null }> {
+  const current = session();
+  const headers: Record<string, string> = { Accept: "text/csv" };
+  if (current) headers.Authorization = `Bearer ${current.token}`;
+  counters.calls += 1;
+  let response: Response;
+  try {
+    response = await fetch(`${config().api_base}${path}`, { headers, credentials: "omit", cache: "no-store" });
+  } catch {
+    throw new ApiError(0, "network", t("error_network"));
+  }
+  const text = await response.text();
+  if (response.status === 401) {
+    sessionExpired();
+    throw new ApiError(401, "unauthorized", t("session_expired"));
+  }
+  if (!response.ok) {
+    let error: Record<string, unknown> | undefined;
+    try {
+      error = (JSON.parse(text) as { error?: Record<string, unknown> }).error;
+    } catch {
+      error = undefined;
+    }
+    const { code, message, ...details } = error ?? {};
+    throw new ApiError(response.status, String(code ?? `http_${response.status}`), String(message ?? `HTTP ${response.status}`), details);
+  }
+  const disposition = response.headers.get("content-disposition") ?? "";
+  return {
+    text,
+    filename: /filename="([^"]+)"/.exec(disposition)?.[1] ?? null,
+    next: response.headers.get("x-next-cursor"),
+  };
+}

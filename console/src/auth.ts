@@ -41,9 +41,17 @@ export function isStaff(): boolean {
   return hasRole("agent") || hasRole("lead");
 }
 
-/** Where a user starts: the queue, or the incidents for a commander who is not also staff. */
+/** Leads and finance read the reports (the reporting API's roles). */
+export function canReport(): boolean {
+  return hasRole("lead") || hasRole("finance");
+}
+
+/** Where a user starts: the queue; for someone who is not staff, the incidents of a
+ * commander, else the reports of finance. */
 export function home(): string {
-  return !isStaff() && hasRole("commander") ? "#/incidents" : "#/queue";
+  if (isStaff()) return "#/queue";
+  if (hasRole("commander")) return "#/incidents";
+  return hasRole("finance") ? "#/reports" : "#/queue";
 }
 
 /** The claims of a JWT, unverified: only to show who is signed in and which forms to offer

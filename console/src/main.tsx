@@ -1,6 +1,6 @@
 import { render } from "preact";
 import { useEffect } from "preact/hooks";
-import { completeOidc, hasRole, home, isStaff, rememberReturn, session, signOut } from "./auth";
+import { canReport, completeOidc, hasRole, home, isStaff, rememberReturn, session, signOut } from "./auth";
 import { loadConfig } from "./config";
 import { lang, setLang, t, useLang, type Lang } from "./i18n";
 import { navigate, useRoute } from "./router";
@@ -9,6 +9,7 @@ import { Customer } from "./pages/Customer";
 import { Incident } from "./pages/Incident";
 import { Incidents } from "./pages/Incidents";
 import { Queue } from "./pages/Queue";
+import { ReportsRoute } from "./pages/ReportsRoute";
 import { SignIn } from "./pages/SignIn";
 import { Ticket } from "./pages/Ticket";
 import "./styles.css";
@@ -29,13 +30,16 @@ function Page() {
   }, [route.path.join("/")]);
 
   if (first === "signin" || !signedIn) return <SignIn />;
-  if (!first) return home() === "#/incidents" ? <Incidents /> : <Queue route={route} />;
+  if (!first && home() === "#/incidents") return <Incidents />;
+  if (!first && home() === "#/reports") return <ReportsRoute route={route} />;
+  if (!first) return <Queue route={route} />;
   if (first === "queue") return <Queue route={route} />;
   if (first === "tickets" && second) return <Ticket id={second} key={second} />;
   if (first === "callbacks") return <Callbacks route={route} />;
   if (first === "customers" && second) return <Customer id={second} key={second} />;
   if (first === "incidents" && second) return <Incident id={second} key={second} />;
   if (first === "incidents") return <Incidents />;
+  if (first === "reports") return <ReportsRoute route={route} />;
   return (
     <section>
       <h1 id="page-title" tabIndex={-1}>
@@ -50,8 +54,9 @@ function App() {
   const route = useRoute();
   const who = session();
   const section = route.path[0] ?? home().slice(2);
-  // Agents and leads work tickets; commanders run incidents (someone may be both).
-  const tickets = Boolean(who) && (isStaff() || !hasRole("commander"));
+  // Agents and leads work tickets; commanders run incidents; leads and finance read reports
+  // (someone may be several).
+  const tickets = Boolean(who) && (isStaff() || !(hasRole("commander") || hasRole("finance")));
   return (
     <>
       <a class="skip" href="#main" onClick={(e) => { e.preventDefault(); document.getElementById("main")?.focus(); }}>
@@ -74,6 +79,11 @@ function App() {
             {hasRole("commander") && (
               <a href="#/incidents" aria-current={section === "incidents" ? "page" : undefined}>
                 {t("nav_incidents")}
+              </a>
+            )}
+            {canReport() && (
+              <a href="#/reports" aria-current={section === "reports" ? "page" : undefined}>
+                {t("nav_reports")}
               </a>
             )}
           </nav>

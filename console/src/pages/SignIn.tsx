@@ -64,6 +64,7 @@ export function SignIn() {
                 <option value="agent">{t("role_agent")}</option>
                 <option value="lead">{t("role_lead")}</option>
                 <option value="commander">{t("role_commander")}</option>
+                <option value="finance">{t("role_finance")}</option>
               </select>
             </Field>
           </>
