@@ -176,7 +176,6 @@ def test_only_commanders_post_and_nothing_is_stored_for_anyone_else(
         ({"directions": ["zz"]}, 422, "no direction zz"),
         ({"directions": []}, 422, "directions"),
         ({"severity": "yellow", "channels": ["whatsapp"]}, 422, "WhatsApp is for red"),
-        ({"channels": []}, 422, "channels: name at least one"),
         ({"eta": "2026-11-26T18:00:00"}, 422, "time zone"),
         ({"request_id": None}, 422, "request_id"),
     ],
@@ -189,6 +188,23 @@ def test_bad_input_is_refused_naming_the_problem_and_nothing_is_sent(
     assert answer_status == status, answer
     assert named in json.dumps(answer, ensure_ascii=False)
     assert stored(aws, "NOTICE#") == [] and desk.provider.sent == []
+
+
+def test_channels_none_tells_the_banner_and_the_incident_channel_only(desk: Desk) -> None:
+    desk.telegram(7001)
+    desk.drain()
+    desk.provider.clear()
+    notice = desk.start(channels=[])
+    desk.drain()
+    assert desk.provider.to("7001") == [] and len(desk.provider.to(CHANNEL)) == 1
+    assert desk.commander.call("GET", f"/broadcasts/{notice['id']}")[1]["channels"] == []
+    assert notice["id"] in {
+        n["id"] for n in desk.commander.call("GET", "/broadcasts")[1]["broadcasts"]
+    }
+    status, _, raw = desk.public.request("GET", "/banner", b"", None, "direction=d0")
+    assert status == 200 and notice["id"] in raw.decode()
+    closing = {"text": {"ru": "Починили."}}
+    assert desk.commander.call("POST", f"/broadcasts/{notice['id']}/resolve", closing)[0] == 200
 
 
 def test_an_update_to_a_resolved_incident_is_refused(desk: Desk) -> None:

@@ -45,7 +45,9 @@ class Notice(BaseModel):
     id: str
     severity: Severity
     directions: list[str]
-    channels: list[str]  # who is told: telegram, whatsapp (by severity, narrowed by the post)
+    # Who is told: telegram, whatsapp (by severity, narrowed by the post); none: the banner
+    # and the incident channel only (stored without the attribute, as every empty list).
+    channels: list[str] = Field(default_factory=list)
     state: Literal["active", "resolved"] = "active"
     text: dict[str, str]  # the latest text per language
     eta: UtcTime | None = None

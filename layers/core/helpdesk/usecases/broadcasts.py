@@ -57,12 +57,6 @@ class IncidentDesk:
     ) -> tuple[Notice, bool]:
         """The new notice (or the one this request_id started before) and whether it is new."""
         self._known(directions)
-        if channels is not None and not channels:
-            raise Unprocessable(
-                "channels: name at least one, or leave it out for every channel the severity "
-                "allows",
-                channels=list(incidents.CHANNELS_BY_SEVERITY[severity]),
-            )
         if channels:
             allowed = incidents.CHANNELS_BY_SEVERITY[severity]
             if refused := [c for c in channels if c not in allowed]:

@@ -11,7 +11,8 @@ every subscribed client of each affected direction:
 2. A batch job takes send tokens from the provider's budget for the current second (a counter
    in the table shared by every consumer), no more than it can send before the second is over
    (it learns how long a recipient takes), and sends in the slots it was given, spread over
-   the second; a slot the second ran out on is not sent late, where it would crowd the next. Each recipient is claimed just before the send and recorded just after (see
+   the second; a slot the second ran out on is not sent late, where it would crowd the next.
+   Each recipient is claimed just before the send and recorded just after (see
    store.deliveries): a redelivered or duplicated batch skips whoever is done. A 429 spends the
    next `retry_after` seconds for every consumer and puts the rest of the batch back on the
    queue, delayed; an invocation close to its timeout puts the rest back at once.
