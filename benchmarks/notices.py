@@ -14,11 +14,13 @@ Two runs:
    against the fake Telegram / WhatsApp API on loopback (infra/fake_providers.py), which
    enforces the caps and answers 429s past them and counts every message per recipient: wall
    time, achieved rate per channel as a share of the configured cap, duplicates, lost.
-   Telegram runs at its real cap (30/s a bot). WhatsApp's real cap (80/s a number) is more
-   than this machine's local stack drives while it also sends Telegram (one Python process
-   for moto and every consumer; about 50 sends a second in all on two shared cores), so its
-   cap is configured down to 20/s here: what is measured is the pacing against its cap, not
-   the machine.
+   Incidents take 80 % of each cap (`notice_share`, leaving room for replies to clients).
+   Telegram's cap is its real one (30/s a bot, so 24/s for the notice). WhatsApp's real cap
+   (80/s a number) is more than this machine's local stack drives while it also sends
+   Telegram: moto and every consumer share one Python process, about 40-50 sends a second
+   in all on two shared cores, past which the machine and not the pacing sets the rate. So
+   WhatsApp's cap is configured down to 15/s here (12/s for the notice): what is measured is
+   the pacing against its cap, not the machine.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ from tests.e2e import fanout
 TABLE = "bench"
 TELEGRAM, WHATSAPP = 7_000, 3_000
 RECIPIENTS = TELEGRAM + WHATSAPP
-LOCAL_CAPS = {"telegram": 30, "whatsapp": 20}
+LOCAL_CAPS = {"telegram": 30, "whatsapp": 15}  # the providers' (the fake enforces them)
+NOTICE_SHARE = 0.8
 WORKERS = 8
 CONFIG = {"directions": [{"id": "d0", "whatsapp_incident_template": "incident_notice"}]}
 COMMANDER = Actor(user_id="ic-1", roles=frozenset({"commander"}))
@@ -161,11 +164,18 @@ def counted() -> tuple[run.Meter, int, int, InstantSender, float]:
 
 def timed(directory: Path) -> dict[str, object]:
     """The same notice through the local stack against the fake providers."""
-    scene = fanout.start(directory / "state", TELEGRAM, WHATSAPP, LOCAL_CAPS, workers=WORKERS)
+    scene = fanout.start(
+        directory / "state",
+        TELEGRAM,
+        WHATSAPP,
+        LOCAL_CAPS,
+        workers=WORKERS,
+        notice_share=NOTICE_SHARE,
+    )
     try:
         posted = time.monotonic()
         scene.post_red()
-        scene.wait_quiet(RECIPIENTS, timeout=RECIPIENTS / 20 + 300, quiet=30)
+        scene.wait_quiet(RECIPIENTS, timeout=RECIPIENTS / 10 + 300, quiet=30)
         wall = time.monotonic() - posted
         delivery = scene.delivery()
     finally:
@@ -233,8 +243,11 @@ def report_timed() -> None:
     print("|---|---|")
     print(f"| wall time, post to last message | {figures['wall']:.0f} s |")
     for channel, cap in LOCAL_CAPS.items():
-        rate = float(rates[channel])
-        print(f"| {channel} rate / configured cap | {rate:.1f}/s of {cap}/s = {rate / cap:.0%} |")
+        rate, notice_cap = float(rates[channel]), int(cap * NOTICE_SHARE)
+        print(
+            f"| {channel} rate / the notice's cap ({NOTICE_SHARE:.0%} of {cap}/s) "
+            f"| {rate:.1f}/s of {notice_cap}/s = {rate / notice_cap:.0%} |"
+        )
     print(f"| duplicates (counted per recipient by the fake) | {figures['duplicates']} |")
     print(f"| lost (never reached) | {figures['lost']} |")
     print(f"| 429s answered by the fake | {figures['refused']} |")

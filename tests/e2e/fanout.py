@@ -149,6 +149,7 @@ def start(
     refuse_every: int = 0,
     duplicate_every: int = 0,
     workers: int = 4,
+    notice_share: float = 1.0,
 ) -> FanOut:
     """A stack whose direction d0 knows `telegram` + `whatsapp` clients (a third of the
     WhatsApp ones outside the 24-hour window: they get the incident template)."""
@@ -166,7 +167,11 @@ def start(
                 "whatsapp_incident_template": "incident_notice",
             }
         ],
-        "rates": {"telegram_per_second": caps["telegram"], "whatsapp_per_second": caps["whatsapp"]},
+        "rates": {
+            "telegram_per_second": caps["telegram"],
+            "whatsapp_per_second": caps["whatsapp"],
+            "notice_share": notice_share,
+        },
     }
     env = {
         # the bot and number the audience names, whatever the calling shell has set
