@@ -1,5 +1,7 @@
 import type { ComponentChildren } from "preact";
-import { ApiError } from "./api";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, ApiError } from "./api";
+import { config } from "./config";
 import { t, term, when } from "./i18n";
 import { customerHref, ticketHref } from "./router";
 import type { TicketSummary } from "./types";
@@ -188,4 +190,39 @@ export function Options(props: { values: string[]; blank?: string }) {
       ))}
     </>
   );
+}
+
+/** GET `path` now and again every refresh interval: one call at a time, none while the tab
+ * is hidden; a new path starts afresh. `at` is when the data last came. */
+export function usePolled<T>(path: string): { data: T | null; error: ApiError | null; at: string | null } {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [at, setAt] = useState<string | null>(null);
+  const inFlight = useRef(false);
+  useEffect(() => {
+    let live = true;
+    async function load(first: boolean) {
+      if (inFlight.current || (!first && document.visibilityState === "hidden")) return;
+      inFlight.current = true;
+      try {
+        const found = await api<T>("GET", path);
+        if (!live) return;
+        setData(found);
+        setError(null);
+        setAt(new Date().toISOString());
+      } catch (caught) {
+        if (live && caught instanceof ApiError && caught.status !== 401) setError(caught);
+      } finally {
+        inFlight.current = false;
+      }
+    }
+    setData(null);
+    void load(true);
+    const timer = window.setInterval(() => void load(false), config().refresh_seconds * 1000);
+    return () => {
+      live = false;
+      window.clearInterval(timer);
+    };
+  }, [path]);
+  return { data, error, at };
 }

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from helpdesk.http.params import known_query
 from helpdesk.http.resolver import make_resolver
-from helpdesk.http.tables import table_response, wants_csv
+from helpdesk.http.tables import page_response, table_response, wants_csv
 from helpdesk.reports import ReportTable
 from helpdesk.store.ledger import LEDGER_FIELDS
 from helpdesk.store.tickets import EXPORT_FIELDS
@@ -75,18 +75,10 @@ def ledger_entries(
     known_query(event.query_string_parameters, ledger_entries, FROM)
     entries, next_cursor, span = ledger.page(from_, to, direction, cursor, limit)
     table = ReportTable("ledger", list(LEDGER_FIELDS), entries)
-    meta = {
-        "report": "ledger",
-        "from": str(span.start),
-        "to": str(span.end),
-        "next_cursor": next_cursor,
-    }
-    response = table_response(
-        table, meta, wants_csv(format_, event.headers), f"ledger-{direction}-{span.start}"
+    csv_wanted = wants_csv(format_, event.headers)
+    return page_response(
+        table, (span.start, span.end), next_cursor, csv_wanted, f"ledger-{direction}-{span.start}"
     )
-    if next_cursor:
-        response.headers["X-Next-Cursor"] = next_cursor
-    return response
 
 
 @app.get("/reports/tickets")
@@ -103,18 +95,10 @@ def ticket_rows(
     known_query(event.query_string_parameters, ticket_rows, FROM)
     rows, next_cursor, span = export.page(from_, to, direction, cursor, limit)
     table = ReportTable("tickets", list(EXPORT_FIELDS), rows)
-    meta = {
-        "report": "tickets",
-        "from": str(span.start),
-        "to": str(span.end),
-        "next_cursor": next_cursor,
-    }
-    response = table_response(
-        table, meta, wants_csv(format_, event.headers), f"tickets-{span.start}-{span.end}"
+    csv_wanted = wants_csv(format_, event.headers)
+    return page_response(
+        table, (span.start, span.end), next_cursor, csv_wanted, f"tickets-{span.start}-{span.end}"
     )
-    if next_cursor:
-        response.headers["X-Next-Cursor"] = next_cursor
-    return response
 
 
 @app.get("/reports/<name>")

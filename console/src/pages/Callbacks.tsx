@@ -1,7 +1,6 @@
-import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, query } from "../api";
-import { described, Due, Field, FormError } from "../components";
-import { config } from "../config";
+import { useEffect, useState } from "preact/hooks";
+import { query } from "../api";
+import { described, Due, Field, FormError, usePolled } from "../components";
 import { t, when } from "../i18n";
 import { customerHref, navigate, ticketHref, type Route } from "../router";
 import type { Callback } from "../types";
@@ -9,36 +8,11 @@ import type { Callback } from "../types";
 export function Callbacks(props: { route: Route }) {
   const direction = props.route.params.get("direction") || localStorage.getItem("helpdesk.direction") || "d0";
   const [draft, setDraft] = useState(direction);
-  const [items, setItems] = useState<Callback[] | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const inFlight = useRef(false);
+  const polled = usePolled<{ callbacks: Callback[] }>(`/callbacks${query({ direction })}`);
+  const items = polled.data?.callbacks ?? null;
+  const error = polled.error;
 
   useEffect(() => setDraft(direction), [direction]);
-  useEffect(() => {
-    let live = true;
-    async function load(first: boolean) {
-      if (inFlight.current || (!first && document.visibilityState === "hidden")) return;
-      inFlight.current = true;
-      try {
-        const found = await api<{ callbacks: Callback[] }>("GET", `/callbacks${query({ direction })}`);
-        if (live) {
-          setItems(found.callbacks);
-          setError(null);
-        }
-      } catch (caught) {
-        if (live && caught instanceof ApiError && caught.status !== 401) setError(caught);
-      } finally {
-        inFlight.current = false;
-      }
-    }
-    setItems(null);
-    void load(true);
-    const timer = window.setInterval(() => void load(false), config().refresh_seconds * 1000);
-    return () => {
-      live = false;
-      window.clearInterval(timer);
-    };
-  }, [direction]);
 
   const problem = error ? (error.fieldProblems().direction ?? error.message) : undefined;
   return (

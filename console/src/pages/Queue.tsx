@@ -1,5 +1,5 @@
-import { useEffect, useRef, useState } from "preact/hooks";
-import { api, ApiError, query } from "../api";
+import { useEffect, useState } from "preact/hooks";
+import { query } from "../api";
 import { session } from "../auth";
 import {
   CATEGORIES,
@@ -10,11 +10,11 @@ import {
   FLAGS,
   FormError,
   Options,
+  usePolled,
   PRIORITIES,
   STATUSES,
   TicketTable,
 } from "../components";
-import { config } from "../config";
 import { clockTime, t } from "../i18n";
 import { navigate, type Route } from "../router";
 import type { TicketPage } from "../types";
@@ -55,41 +55,14 @@ export function Queue(props: { route: Route }) {
   const [userId, setUserId] = useState(
     ["", "me", "none"].includes(applied.assignee) ? "" : applied.assignee,
   );
-  const [page, setPage] = useState<TicketPage | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  const [refreshedAt, setRefreshedAt] = useState<string | null>(null);
   const [trail, setTrail] = useState<string[]>(() => JSON.parse(sessionStorage.getItem(TRAIL) ?? "[]"));
   const request = apiQuery(applied, cursor, limit);
-  const inFlight = useRef(false);
 
   useEffect(() => setDraft(applied), [props.route.hash]);
 
   // One API call per load and per refresh: the same page, re-read in place.
-  useEffect(() => {
-    let live = true;
-    async function load(first: boolean) {
-      if (inFlight.current || (!first && document.visibilityState === "hidden")) return;
-      inFlight.current = true;
-      try {
-        const found = await api<TicketPage>("GET", `/tickets${request}`);
-        if (!live) return;
-        setPage(found);
-        setError(null);
-        setRefreshedAt(new Date().toISOString());
-      } catch (caught) {
-        if (live && caught instanceof ApiError && caught.status !== 401) setError(caught);
-      } finally {
-        inFlight.current = false;
-      }
-    }
-    setPage(null);
-    void load(true);
-    const timer = window.setInterval(() => void load(false), config().refresh_seconds * 1000);
-    return () => {
-      live = false;
-      window.clearInterval(timer);
-    };
-  }, [request]);
+  const polled = usePolled<TicketPage>(`/tickets${request}`);
+  const { data: page, error, at: refreshedAt } = polled;
 
   function keepTrail(next: string[]) {
     setTrail(next);

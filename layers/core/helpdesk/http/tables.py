@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -61,3 +62,24 @@ def table_response(
         )
     body = {**meta, "columns": table.columns, "rows": table.rows, "notes": table.notes}
     return Response(status_code=200, content_type="application/json", body=dumps(body))
+
+
+def page_response(
+    table: ReportTable,
+    span: tuple[date, date],
+    next_cursor: str | None,
+    csv_wanted: bool,
+    filename: str,
+) -> Response[str]:
+    """One page of a long listing (the ledger, the ticket export): its range and the cursor
+    of the next page in the body, and in `X-Next-Cursor` for the CSV."""
+    meta = {
+        "report": table.name,
+        "from": str(span[0]),
+        "to": str(span[1]),
+        "next_cursor": next_cursor,
+    }
+    response = table_response(table, meta, csv_wanted, filename)
+    if next_cursor:
+        response.headers["X-Next-Cursor"] = next_cursor
+    return response
