@@ -7,6 +7,12 @@ developer's clicks; this one counts and refuses at scale):
   429 `{"ok": false, "error_code": 429, "parameters": {"retry_after": 1}}`, as the Bot API does.
 - WhatsApp: `POST /<version>/<phone number id>/messages`; over the number's rate it answers
   HTTP 429 with error code 130429 ("rate limit hit"), as the Cloud API does.
+- Telegram forum supergroups (chat ids -100…, the staff groups): `createForumTopic`,
+  `editForumTopic`, `closeForumTopic`, `reopenForumTopic` and `sendMessage` with
+  `message_thread_id`; every call counts against the group's `group_per_minute` over the last
+  60 s of `clock` (a test may pass a virtual one) and is refused with a 429 and the seconds
+  until a call leaves the window, as the Bot API does; `TOPIC_NOT_MODIFIED` for a change
+  that changes nothing. `group_calls` keeps every accepted call with its time.
 - Every accepted message is counted per recipient, with its time; `refuse_every` answers a
   429 to every n-th request even within the rate (providers do), so that honouring one is
   tested, not assumed. `hold_after` makes the n-th accepted send wait for a release (the
@@ -20,10 +26,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import re
 import threading
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -61,7 +69,14 @@ class FakeProviders:
         whatsapp_per_second: float = 80,
         chat_per_second: float = 1,
         refuse_every: int = 0,
+        group_per_minute: int = 20,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self.group_per_minute = group_per_minute
+        self.clock = clock
+        self.group_calls: list[tuple[float, str, dict[str, Any]]] = []  # (at, method, body)
+        self.topics: dict[int, dict[str, Any]] = {}  # thread id -> name, closed, posts
+        self.group_windows: dict[str, list[float]] = defaultdict(list)
         self.telegram_per_second = telegram_per_second
         self.whatsapp_per_second = whatsapp_per_second
         self.chat_per_second = chat_per_second
@@ -72,6 +87,7 @@ class FakeProviders:
         self.received: Counter[tuple[str, str]] = Counter()  # (channel, recipient) -> sends
         self.times: dict[str, list[float]] = defaultdict(list)  # channel -> accepted at
         self.edits: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []  # accepted sendMessage bodies (not groups')
         self.refused = Counter[str]()
         self.requests = 0
         self.accepted = 0  # sends accepted (not edits), the count `hold_after` watches
@@ -132,6 +148,8 @@ class FakeProviders:
 
     def _telegram(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         chat = str(body.get("chat_id", ""))
+        if chat.startswith("-100"):
+            return self._group(chat, method, body)
         if not chat or not str(body.get("text", "")).strip():
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: empty"}
         with self.lock:
@@ -153,6 +171,7 @@ class FakeProviders:
                 }
                 return 200, {"ok": True, "result": result}
             self.received["telegram", chat] += 1
+            self.messages.append(body)
             self.times["telegram"].append(time.monotonic())
             message_id = next(self.ids)
             self.accepted += 1
@@ -160,6 +179,70 @@ class FakeProviders:
         self._maybe_hold(accepted)
         result = {"message_id": message_id, "chat": {"id": body["chat_id"]}, "text": body["text"]}
         return 200, {"ok": True, "result": result}
+
+    def _group(self, chat: str, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A staff group: its topics and its per-minute allowance."""
+        with self.lock:
+            now = self.clock()
+            window = [t for t in self.group_windows[chat] if t > now - 60]
+            self.group_windows[chat] = window
+            if len(window) >= self.group_per_minute:
+                self.refused["telegram_group"] += 1
+                wait = max(1, math.ceil(window[-self.group_per_minute] + 60 - now))
+                return 429, {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {wait}",
+                    "parameters": {"retry_after": wait},
+                }
+            status, answer = self._topic_call(method, body)
+            if status == 200:
+                window.append(now)
+                self.group_calls.append((now, method, body))
+            return status, answer
+
+    def _topic_call(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        thread = body.get("message_thread_id")
+        topic = self.topics.get(thread) if isinstance(thread, int) else None
+        if method == "createForumTopic":
+            if not 1 <= len(str(body.get("name", ""))) <= 128:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: name"}
+            thread = next(self.ids)
+            self.topics[thread] = {"name": body["name"], "closed": False, "posts": []}
+            return 200, {
+                "ok": True,
+                "result": {"message_thread_id": thread, "name": body["name"], "icon_color": 0},
+            }
+        if thread is not None and topic is None:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: message thread not found",
+            }
+        if method == "sendMessage":
+            if not 1 <= len(str(body.get("text", "")).strip()) <= 4096:
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: text"}
+            if topic is not None:
+                topic["posts"].append(body["text"])
+            message_id = next(self.ids)
+            result = {"message_id": message_id, "message_thread_id": thread, "text": body["text"]}
+            return 200, {"ok": True, "result": result}
+        wanted = {
+            "editForumTopic": ("name", body.get("name")),
+            "closeForumTopic": ("closed", True),
+            "reopenForumTopic": ("closed", False),
+        }.get(method)
+        if wanted is None or topic is None:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        field_name, value = wanted
+        if topic[field_name] == value:
+            return 400, {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: TOPIC_NOT_MODIFIED",
+            }
+        topic[field_name] = value
+        return 200, {"ok": True, "result": True}
 
     def _whatsapp(self, number: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         to = str(body.get("to", ""))

@@ -20,6 +20,7 @@ from helpdesk.usecases.budgets import BudgetAlerts
 from helpdesk.usecases.dispatch import Dispatcher
 from helpdesk.usecases.notices import NOTICE_JOBS, NoticeDelivery
 from helpdesk.usecases.problem_calls import ProblemCallNotices
+from helpdesk.usecases.topics import TopicMirror
 
 logger = Logger(service="dispatcher")
 tracer = Tracer(service="dispatcher")
@@ -27,10 +28,12 @@ metrics = Metrics()
 # A batch whose every record failed still answers which ones (the same retry for each).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 notices = NoticeDelivery()
+mirror = TopicMirror()
 dispatcher = Dispatcher(
     extra_handlers={
         "problem_call_notice": ProblemCallNotices().send,
         "budget_alert": BudgetAlerts().send,
+        "topic_sync": mirror.sync,
         **dict.fromkeys(NOTICE_JOBS, notices.handle),
     }
 )
@@ -51,7 +54,7 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     remaining = context.get_remaining_time_in_millis() / 1000
-    notices.deadline = time.monotonic() + remaining - SAFETY_SECONDS
+    notices.deadline = mirror.deadline = time.monotonic() + remaining - SAFETY_SECONDS
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -1,5 +1,6 @@
-"""Schedule: re-enqueue every send that did not finish (lost job, dead consumer, DLQ), and
-finish incident fan-outs a crash or a lost job left behind."""
+"""Schedule: re-enqueue every send that did not finish (lost job, dead consumer, DLQ),
+finish incident fan-outs a crash or a lost job left behind, and nudge staff groups whose
+topics are behind."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from helpdesk.jobs.queue import JobQueue
+from helpdesk.settings import get_settings
+from helpdesk.store import Store
 from helpdesk.usecases.notices import NoticeDelivery
 from helpdesk.usecases.outbox import requeue_unfinished
+from helpdesk.usecases.topics import nudge_groups
 
 logger = Logger(service="outbox-sweep")
 tracer = Tracer(service="outbox-sweep")
@@ -31,5 +36,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         unit=MetricUnit.Count,
         value=fan_outs["restarted"] + fan_outs["swept_up"],
     )
-    logger.info("outbox sweep", extra={"requeued": requeued, "fan_outs": fan_outs})
-    return {"requeued": requeued, "fan_outs": fan_outs}
+    groups = nudge_groups(Store(), JobQueue(), get_settings())
+    logger.info(
+        "outbox sweep", extra={"requeued": requeued, "fan_outs": fan_outs, "groups": groups}
+    )
+    return {"requeued": requeued, "fan_outs": fan_outs, "staff_groups_nudged": groups}

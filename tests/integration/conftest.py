@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from helpdesk.channels import registry
 from helpdesk.settings import get_settings
+from infra import moto_patches
 from infra.lambda_runtime import FunctionRoutes
 from infra.provision import provision
 from infra.template import functions
@@ -24,6 +25,7 @@ TABLE = "helpdesk-test"
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """A fresh moto account: table and queues from the template, env pointing at them."""
+    revert = moto_patches.apply()
     with mock_aws():
         dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
         urls = {name: url for name, (url, _) in provision(dynamodb, sqs, TABLE, "test").items()}
@@ -35,6 +37,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         yield {"dynamodb": dynamodb, "sqs": sqs, "queue_url": urls["JobQueue"], "urls": urls}
         get_settings.cache_clear()
         registry.sender_for.cache_clear()
+    revert()
 
 
 class Api(FunctionRoutes):

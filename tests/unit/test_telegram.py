@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from helpdesk.channels.base import Attachment, ButtonPress, InboundMessage
+from helpdesk.channels.base import Attachment, ButtonPress, InboundMessage, StaffPost
 from helpdesk.channels.telegram import MalformedPayload, parse_update, verify_secret
 
 EVENTS = Path(__file__).parents[2] / "events" / "telegram"
@@ -203,10 +203,14 @@ def test_group_message_is_ignored():
 
 
 @pytest.mark.parametrize("chat_type", ["group", "supergroup", "channel"])
-def test_non_private_chats_are_ignored(chat_type):
+def test_non_private_chats_never_become_client_messages(chat_type):
     body = load("text_message")
     body["message"]["chat"] = {"id": -1001234567890, "title": "Acme", "type": chat_type}
-    assert parse_update(body, BOT) == []
+    events = parse_update(body, BOT)
+    # A supergroup may be a staff group: its messages are staff posts (the staff room decides
+    # whether to listen), never a client's message that would open a ticket.
+    assert all(isinstance(event, StaffPost) for event in events)
+    assert len(events) == (1 if chat_type == "supergroup" else 0)
 
 
 def test_my_chat_member_is_ignored():

@@ -184,6 +184,7 @@ class Message(BaseModel):
     status_history: list[dict[str, Any]] = Field(default_factory=list)  # provider statuses
     attempts: int = 0  # send attempts the dispatcher made
     last_error: str | None = None  # why the last attempt did not send (it is tried again)
+    origin: str | None = None  # "topic": written by staff in the ticket's Telegram topic
 
 
 class HistoryEntry(BaseModel):

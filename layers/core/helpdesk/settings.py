@@ -290,6 +290,7 @@ class CalendarConfig(_Config):
 
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
+CategoryName = Literal["question", "suggestion", "problem", "complaint", "feedback"]
 MAX_FIRST_RESPONSE = timedelta(hours=24)
 
 
@@ -428,6 +429,42 @@ class RateCard(_Config):
         return self.call_minute_by_line.get(line or "", self.call_minute)
 
 
+StaffRole = Literal["agent", "lead"]
+
+
+def _agent() -> list[StaffRole]:
+    return ["agent"]
+
+
+class StaffMember(_Config):
+    """A Telegram user of the staff group and who they are in the helpdesk."""
+
+    user_id: str = Field(min_length=1, max_length=128)
+    roles: list[StaffRole] = Field(default_factory=_agent, min_length=1)
+
+
+class StaffGroupConfig(_Config):
+    """The direction's staff supergroup with topics (forum) on, the bot an admin that may
+    manage topics: a topic per chosen ticket, the general topic for the rest's notices."""
+
+    chat_id: str = Field(pattern=r"^-100\d{1,16}$")  # a supergroup's id, as the Bot API gives it
+    # Which tickets get a topic: every one, or those from `min_priority` up and those of
+    # `categories` (both empty under "chosen": none).
+    topics: Literal["all", "chosen"] = "all"
+    min_priority: Priority | None = None
+    categories: list[CategoryName] = Field(default_factory=list)
+    # Telegram user id -> the staff user who writes from it; anyone else is ignored.
+    members: dict[str, StaffMember] = Field(default_factory=dict)
+
+    @field_validator("members")
+    @classmethod
+    def _numeric_ids(cls, members: dict[str, StaffMember]) -> dict[str, StaffMember]:
+        for telegram_id in members:
+            if not telegram_id.isdigit() or len(telegram_id) > 20:
+                raise ValueError(f"members: {telegram_id!r} is not a Telegram user id")
+        return members
+
+
 class WhatsAppTemplate(_Config):
     """An approved message template (Meta approves its wording; we fill its parameters)."""
 
@@ -475,6 +512,8 @@ class DirectionConfig(_Config):
     # A linked tracker task is done: "draft" puts its resolution on the ticket as a note and
     # hands the ticket back to the agent; "resolve" resolves it at once (the client is told).
     tracker_resolution: Literal["draft", "resolve"] = "draft"
+    # The staff group in Telegram: a topic per ticket, answered from the topic (usecases.topics).
+    staff_group: StaffGroupConfig | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -670,6 +709,16 @@ class Settings(BaseModel):
         if phone_number_id == self.whatsapp_phone_number_id:
             return self.default_direction
         return None
+
+    def direction_for_staff_group(self, chat_id: str) -> DirectionConfig | None:
+        """The direction whose staff group this is; None: a group we do not serve."""
+        for direction in self.config.directions:
+            if direction.staff_group and direction.staff_group.chat_id == chat_id:
+                return direction
+        return None
+
+    def staff_groups(self) -> list[str]:
+        return [d.staff_group.chat_id for d in self.config.directions if d.staff_group]
 
     def own_telegram_bot_id(self) -> str:
         if self.telegram_bot_id:

@@ -70,7 +70,30 @@ class DeliveryStatus:
     error: str | None = None  # why a 'failed' status failed: "131026: Message undeliverable"
 
 
-InboundEvent = InboundMessage | ButtonPress | DeliveryStatus
+@dataclass(frozen=True)
+class StaffPost:
+    """A message in a direction's staff group (a forum supergroup), in a ticket's topic or in
+    the general one: staff talking about a ticket, or answering its client from there."""
+
+    channel: str
+    event_id: str
+    service_id: str  # the bot that received it
+    chat_id: str  # the supergroup
+    thread_id: str | None  # the topic (message_thread_id); None: the general topic
+    message_id: str
+    author_id: str  # the Telegram user who wrote it
+    author_name: str | None
+    author_is_bot: bool
+    text: str
+    sent_at: datetime
+    attachments: tuple[Attachment, ...] = ()
+    # An explicit reply (Telegram's Reply), not the topic's own first message that every
+    # message of a topic points at: whose message it answers and how that message begins.
+    reply_to_author_id: str | None = None
+    reply_to_text: str | None = None
+
+
+InboundEvent = InboundMessage | ButtonPress | DeliveryStatus | StaffPost
 
 
 @dataclass(frozen=True)

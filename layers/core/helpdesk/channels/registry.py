@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 from helpdesk import limits
 from helpdesk.channels.base import (
@@ -26,6 +27,9 @@ from helpdesk.channels.base import (
 from helpdesk.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from helpdesk.models import Channel
 from helpdesk.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from helpdesk.channels.telegram import TelegramClient
 
 WHATSAPP_WINDOW = timedelta(hours=24)  # Meta: free-form messages only within 24 h
 
@@ -204,3 +208,13 @@ def sender_for(channel: Channel, service_id: str | None) -> Sender:
     if make is None:
         raise PermanentSendError(f"nothing is sent in the {channel.value} channel")
     return make(get_settings(), service_id)
+
+
+def staff_bot(settings: Settings) -> TelegramClient:
+    """The bot as it works in the staff groups (topics, posts); refuses without a token."""
+    from helpdesk.channels import telegram
+
+    sender = sender_for(Channel.TELEGRAM, settings.own_telegram_bot_id())
+    if not isinstance(sender, telegram.TelegramClient):
+        raise PermanentSendError("the Telegram sender cannot manage topics")
+    return sender

@@ -26,6 +26,7 @@ from helpdesk.channels.base import (
     PermanentSendError,
     RateLimited,
     SendResult,
+    StaffPost,
     TransientSendError,
 )
 from helpdesk.channels.http import post_json
@@ -34,6 +35,8 @@ from helpdesk.channels.http import post_json
 CALLBACK_DATA_MAX_BYTES = 64
 # sendMessage.text: "Text of the message to be sent, 1-4096 characters after entities parsing".
 TEXT_MAX_CHARS = 4096
+# createForumTopic / editForumTopic name: "Topic name, 1-128 characters".
+TOPIC_NAME_MAX_CHARS = 128
 # Used when a 429 carries no parameters.retry_after (should not happen, but must not be 0).
 DEFAULT_RETRY_AFTER = 30
 
@@ -102,6 +105,13 @@ class Message(_Model):
     video: FileRef | None = None
     voice: FileRef | None = None
     sticker: FileRef | None = None
+    # Forum supergroups (the staff group): the topic, and what a message answers. Every
+    # message of a topic that is not an explicit reply has the topic's own first message
+    # (the one with forum_topic_created) as its reply_to_message.
+    message_thread_id: int | None = None
+    is_topic_message: bool | None = None
+    reply_to_message: Message | None = None
+    forum_topic_created: dict[str, Any] | None = None
 
 
 class CallbackQuery(_Model):
@@ -185,6 +195,8 @@ def _first_error(exc: ValidationError) -> str:
 def _message_events(
     msg: Message, event_id: str, service_id: str, *, edited: bool
 ) -> list[InboundEvent]:
+    if msg.chat.type == "supergroup" and not edited:
+        return _staff_posts(msg, event_id, service_id)
     if msg.chat.type != "private":
         return []  # the helpdesk talks to clients one to one; groups are not tickets
     attachments = _attachments(msg)
@@ -192,10 +204,7 @@ def _message_events(
     if not text and not attachments:
         return []  # service messages, locations, polls...: nothing an agent can answer
     timestamp = msg.edit_date if edited and msg.edit_date else msg.date
-    try:
-        sent_at = datetime.fromtimestamp(timestamp, tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        raise MalformedPayload(f"message date {timestamp} is not unix seconds") from None
+    sent_at = _sent_at(timestamp)
     return [
         InboundMessage(
             channel="telegram",
@@ -211,6 +220,55 @@ def _message_events(
             edited=edited,
         )
     ]
+
+
+def _staff_posts(msg: Message, event_id: str, service_id: str) -> list[InboundEvent]:
+    """A message in a supergroup: maybe staff in a ticket's topic (usecases.topics decides
+    whether the group is a staff group and who wrote). An edit is not taken again: a comment
+    once made stays as it was said."""
+    attachments = _attachments(msg)
+    text = limits.text(msg.text if msg.text is not None else (msg.caption or ""))
+    author = msg.from_
+    if author is None or (not text and not attachments):
+        return []  # a service message (topic created, closed, a member joined) or anonymous
+    replied = msg.reply_to_message
+    explicit = (
+        replied is not None
+        and replied.forum_topic_created is None
+        and replied.message_id != msg.message_thread_id
+    )
+    in_topic = bool(msg.is_topic_message) and msg.message_thread_id is not None
+    return [
+        StaffPost(
+            channel="telegram",
+            event_id=event_id,
+            service_id=service_id,
+            chat_id=str(msg.chat.id),
+            thread_id=str(msg.message_thread_id) if in_topic else None,
+            message_id=str(msg.message_id),
+            author_id=str(author.id),
+            author_name=limits.optional_text(_sender_name(msg), limits.MAX_NAME),
+            author_is_bot=author.is_bot,
+            text=text,
+            sent_at=_sent_at(msg.date),
+            attachments=attachments,
+            reply_to_author_id=(
+                str(replied.from_.id) if explicit and replied and replied.from_ else None
+            ),
+            reply_to_text=(
+                limits.optional_text(replied.text or replied.caption, 200)
+                if explicit and replied
+                else None
+            ),
+        )
+    ]
+
+
+def _sent_at(timestamp: int) -> datetime:
+    try:
+        return datetime.fromtimestamp(timestamp, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise MalformedPayload(f"message date {timestamp} is not unix seconds") from None
 
 
 def _attachments(msg: Message) -> tuple[Attachment, ...]:
@@ -310,6 +368,38 @@ class TelegramClient:
             if "message is not modified" not in str(error):
                 raise
 
+    # -- the staff group's topics (forum supergroup; the bot an admin that manages topics) --
+
+    def create_topic(self, chat_id: str, name: str) -> str:
+        """createForumTopic: the new topic's message_thread_id."""
+        result = self._call("createForumTopic", create_topic_payload(chat_id, name))
+        thread = result.get("message_thread_id") if isinstance(result, dict) else None
+        if not isinstance(thread, int):
+            raise TransientSendError("telegram createForumTopic: no message_thread_id in result")
+        return str(thread)
+
+    def edit_topic(self, chat_id: str, thread_id: str, name: str) -> None:
+        self._topic_call("editForumTopic", edit_topic_payload(chat_id, thread_id, name))
+
+    def close_topic(self, chat_id: str, thread_id: str) -> None:
+        self._topic_call("closeForumTopic", topic_payload(chat_id, thread_id))
+
+    def reopen_topic(self, chat_id: str, thread_id: str) -> None:
+        self._topic_call("reopenForumTopic", topic_payload(chat_id, thread_id))
+
+    def post(self, chat_id: str, thread_id: str | None, text: str) -> str | None:
+        """sendMessage into a topic (thread_id None: the general topic); the message id."""
+        return self._send(topic_post_payload(chat_id, thread_id, text)).provider_message_id
+
+    def _topic_call(self, method: str, payload: dict[str, Any]) -> None:
+        """The Bot API refuses a change that changes nothing (TOPIC_NOT_MODIFIED: a name
+        already set, a topic already closed): that is already done."""
+        try:
+            self._call(method, payload)
+        except PermanentSendError as error:
+            if "TOPIC_NOT_MODIFIED" not in str(error):
+                raise
+
     def _send(self, payload: dict[str, Any]) -> SendResult:
         result = self._call("sendMessage", payload)
         message_id = result.get("message_id") if isinstance(result, dict) else None
@@ -362,6 +452,33 @@ def edit_message_payload(recipient_id: str, message_id: str, text: str) -> dict[
     payload = send_message_payload(OutboundText(recipient_id=recipient_id, text=text))
     payload["message_id"] = int(message_id)
     return payload
+
+
+def topic_post_payload(chat_id: str, thread_id: str | None, text: str) -> dict[str, Any]:
+    payload = send_message_payload(OutboundText(recipient_id=chat_id, text=text))
+    if thread_id is not None:
+        payload["message_thread_id"] = int(thread_id)
+    return payload
+
+
+def create_topic_payload(chat_id: str, name: str) -> dict[str, Any]:
+    return {"chat_id": _chat_id(chat_id), "name": _topic_name(name)}
+
+
+def edit_topic_payload(chat_id: str, thread_id: str, name: str) -> dict[str, Any]:
+    return {**topic_payload(chat_id, thread_id), "name": _topic_name(name)}
+
+
+def topic_payload(chat_id: str, thread_id: str) -> dict[str, Any]:
+    return {"chat_id": _chat_id(chat_id), "message_thread_id": int(thread_id)}
+
+
+def _topic_name(name: str) -> str:
+    if not name.strip() or len(name) > TOPIC_NAME_MAX_CHARS:
+        raise PermanentSendError(
+            f"telegram topic name must be 1-{TOPIC_NAME_MAX_CHARS} characters, got {len(name)}"
+        )
+    return name
 
 
 def answer_callback_query(callback_query_id: str, text: str | None = None) -> dict[str, Any]:

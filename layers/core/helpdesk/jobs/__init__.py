@@ -99,6 +99,15 @@ class BudgetAlertJob(BaseModel):
     currency: str
 
 
+class TopicSyncJob(BaseModel):
+    """Bring the staff group's topics up to date with their tickets, at the group's pace:
+    one mirror per group at a time; `token` is the lease a continuation carries on."""
+
+    type: Literal["topic_sync"] = "topic_sync"
+    chat_id: str
+    token: str | None = None
+
+
 Job = Annotated[
     SendMessageJob
     | ProblemCallNoticeJob
@@ -107,7 +116,8 @@ Job = Annotated[
     | ChannelPostJob
     | ResolveLinkedJob
     | ClientTextJob
-    | BudgetAlertJob,
+    | BudgetAlertJob
+    | TopicSyncJob,
     Field(discriminator="type"),
 ]
 JOB_ADAPTER: TypeAdapter[Job] = TypeAdapter(Job)
@@ -133,3 +143,5 @@ def job_key(job: Job) -> str:
             return f"client_text:{job.key}"
         case BudgetAlertJob():
             return f"budget:{job.direction}:{job.month}:{job.threshold}"
+        case TopicSyncJob():
+            return f"topic_sync:{job.chat_id}:{job.token}"

@@ -28,6 +28,7 @@ from helpdesk.store.reports import Reports
 from helpdesk.store.table import PermanentWriteError, Table, TransactionFailed, Write, preflight
 from helpdesk.store.tasks import TaskLinks
 from helpdesk.store.tickets import TicketQuery, Tickets
+from helpdesk.store.topics import Topics
 
 __all__ = ["PermanentWriteError", "Store", "TicketQuery", "TransactionFailed", "Write"]
 
@@ -53,6 +54,7 @@ class Store:
         self.ledger = Ledger(self.table)
         self.budgets = Budgets(self.table)
         self.task_links = TaskLinks(self.table)
+        self.topics = Topics(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

@@ -15,6 +15,9 @@ complaint COMPLAINTS#<direction> / <created>#<number>   (the complaints feed)
 ledger    LEDGER#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<at>#<source>  (usage and its cost)
 budget    BUDGET#<direction>#<yyyy-mm> / #<threshold>   (an alert told once)
 task link TASK#<task key> / TICKET#<number>       (tickets held for a tracker task)
+topic     TICKET#<number> / #TOPIC                (its staff-group topic and what was posted)
+thread    THREAD#<chat>#<thread> / #THREAD        (a topic's ticket)
+group     GROUP#<chat> / #PACE, DIRTY#<number>    (the group's pace; tickets to bring up to date)
 """
 
 from __future__ import annotations
@@ -241,3 +244,23 @@ def task_partition(task_key: str) -> str:
 def task_link(task_key: str, ticket_id: str) -> Key:
     """A ticket held for a tracker task; many tickets may wait for one task."""
     return {"PK": task_partition(task_key), "SK": f"TICKET#{ticket_id}"}
+
+
+def topic(ticket_id: str) -> Key:
+    return {"PK": ticket_partition(ticket_id), "SK": "#TOPIC"}
+
+
+def thread(chat_id: str, thread_id: str) -> Key:
+    return {"PK": f"THREAD#{chat_id}#{thread_id}", "SK": "#THREAD"}
+
+
+def group_partition(chat_id: str) -> str:
+    return f"GROUP#{chat_id}"
+
+
+def group_pace(chat_id: str) -> Key:
+    return {"PK": group_partition(chat_id), "SK": "#PACE"}
+
+
+def group_dirty(chat_id: str, ticket_id: str) -> Key:
+    return {"PK": group_partition(chat_id), "SK": f"DIRTY#{ticket_id}"}

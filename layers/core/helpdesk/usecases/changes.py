@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from helpdesk import callbacks, costs, reports, sla, tasks
+from helpdesk import callbacks, costs, reports, sla, tasks, topics
+from helpdesk.jobs import TopicSyncJob
 from helpdesk.models import Status, Ticket
 from helpdesk.settings import Settings
 from helpdesk.store import Write
@@ -17,6 +18,7 @@ from helpdesk.store.reports import complaint_writes, counter_writes
 from helpdesk.store.table import estimated_write_units
 from helpdesk.store.tasks import link_item
 from helpdesk.store.tickets import writes_for
+from helpdesk.store.topics import marked
 from helpdesk.tickets import TicketChange
 
 
@@ -63,14 +65,16 @@ def ticket_writes(
     before: Ticket | None, change: TicketChange, settings: Settings, now: datetime
 ) -> tuple[TicketChange, list[Write]]:
     """The tracked change and its writes (`before` None: a new ticket), with the client's
-    reach record when an agent reached them (the missed-call sweep reads it) and the report
-    counters it moves."""
+    reach record when an agent reached them (the missed-call sweep reads it), the staff
+    group's mark and job when its topic has news, and the report counters it moves."""
     change = tracked(before, change, settings, now)
     writes = writes_for(change, before)
     after = callbacks.reached_at(change.ticket)
     if after and (before is None or callbacks.reached_at(before) != after):
         writes.append(reached(change.ticket.customer_id, change.ticket.id, after))
     writes += task_link_writes(before, change.ticket, now)
+    change, marks = topic_writes(before, change, settings, now)
+    writes += marks
     writes += report_writes(before, change, settings, now, writes)
     return change, writes
 
@@ -83,3 +87,16 @@ def task_link_writes(before: Ticket | None, after: Ticket, now: datetime) -> lis
     if not url or not held:
         return []
     return [link_item(tasks.task_key(url), after.id, url, now)]
+
+
+def topic_writes(
+    before: Ticket | None, change: TicketChange, settings: Settings, now: datetime
+) -> tuple[TicketChange, list[Write]]:
+    """The staff group's mark and job when the change gives the ticket's topic news (a
+    message to post, a new name, closed or reopened); nothing otherwise (usecases.topics)."""
+    group = settings.direction(change.ticket.direction).staff_group
+    if group is None or not topics.has_news(before, change, group):
+        return change, []
+    job = TopicSyncJob(chat_id=group.chat_id)
+    with_job = TicketChange(change.ticket, change.history, change.messages, [*change.jobs, job])
+    return with_job, [marked(group.chat_id, change.ticket.id, now)]

@@ -147,13 +147,15 @@ class TicketDesk:
         expected_version: int | None,
         rule: Callable[..., TicketChange],
         request_id: str | None = None,
+        origin: str | None = None,
         **arguments: Any,
     ) -> Ticket:
         """Read, check the caller's version, apply the rule, write all-or-nothing, enqueue.
 
         `request_id` (the client's idempotency key) makes a retried request a no-op that
         re-enqueues the first request's jobs, so a crash between store and enqueue is
-        repaired by retrying, not by sending twice.
+        repaired by retrying, not by sending twice. `origin` marks the messages the rule
+        writes with where staff wrote them (the ticket's Telegram topic).
         """
         request_key = f"request:{ticket_id}:{request_id}" if request_id else None
         if request_key and self._resend(ticket_id, request_key):
@@ -161,7 +163,9 @@ class TicketDesk:
         attempts = 0
         while True:
             try:
-                return self._apply_once(ticket_id, expected_version, rule, request_key, arguments)
+                return self._apply_once(
+                    ticket_id, expected_version, rule, request_key, arguments, origin
+                )
             except Conflict:
                 # The ticket moved between our read and our write (a client's message): a
                 # comment depends on nothing it read, so it is made again on the new version;
@@ -177,6 +181,7 @@ class TicketDesk:
         rule: Callable[..., TicketChange],
         request_key: str | None,
         arguments: dict[str, Any],
+        origin: str | None = None,
     ) -> Ticket:
         ticket = self.store.tickets.get(ticket_id)
         if expected_version is not None and expected_version != ticket.version:
@@ -186,7 +191,11 @@ class TicketDesk:
                 current_version=ticket.version,
             )
         now = self.clock()
-        change = self._fit(ticket, rule(ticket, now, **arguments), now)
+        change = rule(ticket, now, **arguments)
+        if origin:
+            stamped = [m.model_copy(update={"origin": origin}) for m in change.messages]
+            change = TicketChange(change.ticket, change.history, stamped, change.jobs)
+        change = self._fit(ticket, change, now)
         change, writes = ticket_writes(ticket, change, self.settings(), now)
         if request_key:
             message_ids = [message.id for message in change.messages]

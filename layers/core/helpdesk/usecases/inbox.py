@@ -19,7 +19,13 @@ from typing import Any
 
 from helpdesk import csat, incidents, sla, tickets
 from helpdesk.channels import registry, telegram
-from helpdesk.channels.base import ButtonPress, DeliveryStatus, InboundEvent, InboundMessage
+from helpdesk.channels.base import (
+    ButtonPress,
+    DeliveryStatus,
+    InboundEvent,
+    InboundMessage,
+    StaffPost,
+)
 from helpdesk.errors import Conflict
 from helpdesk.jobs import ClientTextJob, SendMessageJob
 from helpdesk.jobs.queue import JobQueue
@@ -43,9 +49,11 @@ from helpdesk.store.identities import IdentityMoved, point_at_ticket
 from helpdesk.store.notices import link_item
 from helpdesk.store.tickets import writes_for
 from helpdesk.usecases.broadcasts import IncidentDesk
-from helpdesk.usecases.changes import report_writes, ticket_writes, tracked
+from helpdesk.usecases.changes import report_writes, ticket_writes, topic_writes, tracked
 from helpdesk.usecases.charges import charge_whatsapp
 from helpdesk.usecases.deliveries import apply_status
+from helpdesk.usecases.desk import TicketDesk
+from helpdesk.usecases.topics import StaffRoom
 
 logger = logging.getLogger(__name__)
 
@@ -72,15 +80,23 @@ class Inbox:
     settings: Callable[[], Settings] = get_settings
     clock: Callable[[], datetime] = utc_now
     incidents: IncidentDesk | None = None
+    staff_room: StaffRoom | None = None
 
     def __post_init__(self) -> None:
         if self.incidents is None:
             self.incidents = IncidentDesk(self.store, self.queue, self.settings, self.clock)
+        if self.staff_room is None:
+            desk = TicketDesk(self.store, self.queue, self.settings, self.clock)
+            self.staff_room = StaffRoom(self.store, desk, self.settings, self.clock)
 
     def receive(self, events: list[InboundEvent]) -> list[Outcome]:
         """Each event of one webhook delivery; a failure fails the delivery (it is retried)."""
         outcomes = []
         for event in events:
+            if isinstance(event, StaffPost):  # the staff group: its own direction lookup
+                assert self.staff_room is not None
+                outcomes.append(Outcome(*self.staff_room.receive(event)))
+                continue
             spec = registry.spec(event.channel)
             direction = spec.direction_for(self.settings(), event.service_id)
             if direction is None:
@@ -131,6 +147,8 @@ class Inbox:
             if change is not None:
                 change, writes = ticket_writes(ticket, change, self.settings(), now)
                 self.store.transact([dedupe(message.event_id, now, ticket_id=ticket.id), *writes])
+                if change.jobs:  # the staff group's topic has news
+                    self.queue.send(change.jobs)
                 result = "reopened" if ticket.status == Status.RESOLVED else "continued"
                 return Outcome(result, ticket.id)
         number = self._open(message, inbound, direction, identity, slot, now)
@@ -243,6 +261,7 @@ class Inbox:
                 [*change.messages, *auto],
                 tickets.send_in_order(auto),
             )
+            change, marks = topic_writes(None, change, settings, now)
             writes = [
                 dedupe(message.event_id, now, ticket_id=number, ids=[m.id for m in auto]),
                 point_at_ticket(
@@ -264,6 +283,7 @@ class Inbox:
                     message.sent_at,
                 ),
                 *(link_item(entry["id"], number, now) for entry in active),
+                *marks,
             ]
             if identity is None:
                 customer = Customer(

@@ -93,14 +93,19 @@ def fit_resolution(
 
 
 def staff_notices(
-    ticket: Ticket, chats: list[str | None], text: str, now: datetime, bot_id: str
+    ticket: Ticket,
+    chats: list[str | None],
+    text: str,
+    now: datetime,
+    bot_id: str,
+    first: int = 0,
 ) -> list[Message]:
     """Messages about a ticket to staff chats in Telegram (the team chat, the lead's), stored
     with the ticket and sent by the dispatcher like any other message."""
     return [
         Message(
             ticket_id=ticket.id,
-            id=time_ordered_id(now, n),
+            id=time_ordered_id(now, first + n),
             kind=MessageKind.NOTICE,
             author="system",
             text=text,

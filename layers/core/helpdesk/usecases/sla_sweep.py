@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from helpdesk import sla, tickets
+from helpdesk import sla, tickets, topics
 from helpdesk.channels import registry
 from helpdesk.errors import ChannelUnavailable, Conflict, NotFound
 from helpdesk.jobs import Job
@@ -130,12 +130,17 @@ class SlaSweep:
     def _notices(
         self, ticket: Ticket, config: DirectionConfig, lapse: sla.Lapse, now: datetime
     ) -> list[Message]:
-        """The team chat hears of every warning and breach; the lead of every breach."""
+        """The team hears of every warning and breach (in the staff group's topic of the
+        ticket, or its general topic, when the direction has one; else the team chat); the
+        lead of every breach."""
         text = _notice_text(ticket, config, lapse, self.settings())
-        chats = [config.team_chat_id]
-        if lapse.kind == "breached":
-            chats.append(config.lead_chat_id)
-        return staff_notices(ticket, chats, text, now, self.settings().own_telegram_bot_id())
+        team = [] if config.staff_group else [config.team_chat_id]
+        chats = [*team, config.lead_chat_id] if lapse.kind == "breached" else team
+        bot = self.settings().own_telegram_bot_id()
+        notices = staff_notices(ticket, chats, text, now, bot, first=1)
+        if config.staff_group:
+            notices.insert(0, topics.group_notice(ticket, text, now))
+        return notices
 
     def _waiting(
         self, change: TicketChange, config: DirectionConfig, now: datetime, counts: dict[str, int]

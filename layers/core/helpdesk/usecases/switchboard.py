@@ -159,7 +159,7 @@ class Switchboard:
         number = tickets.ticket_number(direction, self.store.counters.next(direction))
         change, writes = opened(number)
         self.store.transact(writes)
-        self._notify(change.ticket, None)
+        self._notify(change, None)
         return CallOutcome("created", number)
 
     def _update(
@@ -177,13 +177,17 @@ class Switchboard:
             now,
         )
         self.store.transact([self._record(state, change.ticket, version), *writes])
-        self._notify(updated, ticket)
+        self._notify(change, ticket)
         return CallOutcome("updated", ticket_id)
 
-    def _notify(self, after: Ticket, before: Ticket | None) -> None:
-        """The problem-call notice goes once: when the flag first appears."""
+    def _notify(self, change: TicketChange, before: Ticket | None) -> None:
+        """The change's jobs (the staff group's topic), and the problem-call notice once:
+        when the flag first appears."""
+        after, jobs = change.ticket, list(change.jobs)
         if PROBLEM_FLAG in after.flags and (before is None or PROBLEM_FLAG not in before.flags):
-            self.queue.send([ProblemCallNoticeJob(ticket_id=after.id)])
+            jobs.append(ProblemCallNoticeJob(ticket_id=after.id))
+        if jobs:
+            self.queue.send(jobs)
 
 
 def _entry(
