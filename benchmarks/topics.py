@@ -201,6 +201,7 @@ def main() -> None:
             telegram_per_second=1000,
             chat_per_second=1000,
             clock=lambda: now().timestamp(),
+            forum_groups=frozenset({GROUP}),
         ).start()
         os.environ["TELEGRAM_API_BASE"] = fake.url
         configure()

@@ -7,7 +7,7 @@ developer's clicks; this one counts and refuses at scale):
   429 `{"ok": false, "error_code": 429, "parameters": {"retry_after": 1}}`, as the Bot API does.
 - WhatsApp: `POST /<version>/<phone number id>/messages`; over the number's rate it answers
   HTTP 429 with error code 130429 ("rate limit hit"), as the Cloud API does.
-- Telegram forum supergroups (chat ids -100…, the staff groups): `createForumTopic`,
+- Telegram forum supergroups (the staff groups named in `forum_groups`): `createForumTopic`,
   `editForumTopic`, `closeForumTopic`, `reopenForumTopic` and `sendMessage` with
   `message_thread_id`; every call counts against the group's `group_per_minute` over the last
   60 s of `clock` (a test may pass a virtual one) and is refused with a 429 and the seconds
@@ -71,7 +71,9 @@ class FakeProviders:
         refuse_every: int = 0,
         group_per_minute: int = 20,
         clock: Callable[[], float] = time.monotonic,
+        forum_groups: frozenset[str] = frozenset(),
     ) -> None:
+        self.forum_groups = forum_groups
         self.group_per_minute = group_per_minute
         self.clock = clock
         self.group_calls: list[tuple[float, str, dict[str, Any]]] = []  # (at, method, body)
@@ -148,7 +150,7 @@ class FakeProviders:
 
     def _telegram(self, method: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         chat = str(body.get("chat_id", ""))
-        if chat.startswith("-100"):
+        if chat in self.forum_groups:
             return self._group(chat, method, body)
         if not chat or not str(body.get("text", "")).strip():
             return 400, {"ok": False, "error_code": 400, "description": "Bad Request: empty"}

@@ -6,6 +6,7 @@ the general one, and a burst mirrored completely within the group's 20 posts a m
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,6 +64,10 @@ class Desk:
     def at(self, moment: datetime) -> None:
         self.monkeypatch.setenv("HELPDESK_NOW", iso(moment))
 
+    def tick(self) -> None:
+        """A second on: what happens within one instant of the fixed clock has no order."""
+        self.at(self.now() + timedelta(seconds=1))
+
     def now(self) -> datetime:
         from helpdesk.models import utc_now
 
@@ -76,7 +81,7 @@ class Desk:
         return dict(body)
 
     def client_writes(self, text: str, chat: int = 111222333, name: str = "Anna") -> str:
-        self.at(self.now() + timedelta(seconds=1))  # messages of one instant have no order
+        self.tick()
         update = load_event("telegram/text_message")
         update["update_id"] = update["message"]["message_id"] = next(self.updates)
         update["message"]["chat"]["id"] = update["message"]["from"]["id"] = chat
@@ -86,7 +91,7 @@ class Desk:
         return str(self.post_update(update)["handled"][0])
 
     def staff_writes(self, sample: str, thread: int, text: str | None = None) -> dict[str, Any]:
-        self.at(self.now() + timedelta(seconds=1))
+        self.tick()
         update = load_event(f"telegram/forum/{sample}")
         update["update_id"] = next(self.updates)
         message = update["message"]
@@ -124,10 +129,12 @@ class Desk:
 
 @pytest.fixture
 def fake() -> Iterator[FakeProviders]:
-    clock = lambda: parse_instant(  # noqa: E731 - the helpdesk's own (virtual) clock
-        __import__("os").environ.get("HELPDESK_NOW", iso(START))
-    ).timestamp()
-    providers = FakeProviders(telegram_per_second=1000, chat_per_second=1000, clock=clock)
+    def clock() -> float:  # the helpdesk's own (virtual) clock
+        return parse_instant(os.environ.get("HELPDESK_NOW", iso(START))).timestamp()
+
+    providers = FakeProviders(
+        telegram_per_second=1000, chat_per_second=1000, clock=clock, forum_groups=frozenset({GROUP})
+    )
     yield providers.start()
     providers.stop()
 
@@ -160,6 +167,7 @@ def test_a_ticket_gets_a_topic_that_follows_it_to_the_end(desk: Desk) -> None:
     assert topic["posts"] == ["👤 Anna\nI cannot log in after the password change"]
 
     assert desk.client_writes("It says 'account locked'") == "continued"
+    desk.tick()
     version = desk.ticket()["ticket"]["version"]
     body = {"text": "We unlocked it, please try again", "version": version}
     assert desk.agent.call("POST", "/tickets/D0-000001/replies", body)[0] == 200
@@ -168,6 +176,7 @@ def test_a_ticket_gets_a_topic_that_follows_it_to_the_end(desk: Desk) -> None:
         "👤 Anna\nIt says 'account locked'\n\n↩️ agent-1 → Anna\nWe unlocked it, please try again"
     ]
     assert topic["name"].startswith("💬 D0-000001")
+    desk.tick()
     version = desk.ticket()["ticket"]["version"]
     resolve = {"resolution": "unlocked", "version": version}
     assert desk.agent.call("POST", "/tickets/D0-000001/resolve", resolve)[0] == 200
@@ -249,6 +258,7 @@ def test_a_closed_ticket_says_so_in_the_topic_and_sends_nothing(desk: Desk) -> N
     desk.client_writes("Cannot log in")
     desk.drain()
     for action in ("resolve", "close"):
+        desk.tick()
         version = desk.ticket()["ticket"]["version"]
         body = {"version": version, **({"resolution": "done"} if action == "resolve" else {})}
         status, answer = desk.lead.call("POST", f"/tickets/D0-000001/{action}", body)
@@ -275,6 +285,7 @@ def test_only_chosen_tickets_get_a_topic_and_a_late_one_gets_the_whole_story(
     desk.drain()
     assert desk.fake.group_calls == []
 
+    desk.tick()
     version = desk.ticket()["ticket"]["version"]
     body = {"category": "complaint", "version": version}
     assert desk.agent.call("PATCH", "/tickets/D0-000001", body)[0] == 200
