@@ -475,6 +475,11 @@ class DirectionConfig(_Config):
     # A linked tracker task is done: "draft" puts its resolution on the ticket as a note and
     # hands the ticket back to the agent; "resolve" resolves it at once (the client is told).
     tracker_resolution: Literal["draft", "resolve"] = "draft"
+    # The complaint reply's default wording, part by part, over the language's own
+    # (helpdesk.replies.DEFAULT_COMPLAINT); placeholders as in canned replies.
+    complaint_reply: dict[Literal["thank", "why_it_matters", "apology", "action"], str] = Field(
+        default_factory=dict
+    )
 
     @field_validator("timezone")
     @classmethod

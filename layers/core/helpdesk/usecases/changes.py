@@ -7,11 +7,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from helpdesk import callbacks, costs, reports, sla, tasks
+from helpdesk import callbacks, costs, kb, reports, sla, tasks
 from helpdesk.models import Status, Ticket
 from helpdesk.settings import Settings
 from helpdesk.store import Write
 from helpdesk.store.customers import reached
+from helpdesk.store.kb import gap_write
 from helpdesk.store.ledger import ledger_entry
 from helpdesk.store.reports import complaint_writes, counter_writes
 from helpdesk.store.table import estimated_write_units
@@ -71,6 +72,8 @@ def ticket_writes(
     if after and (before is None or callbacks.reached_at(before) != after):
         writes.append(reached(change.ticket.customer_id, change.ticket.id, after))
     writes += task_link_writes(before, change.ticket, now)
+    if kb.gap_opened(before, change.ticket):  # "no article covered this": the gaps list
+        writes.append(gap_write(change.ticket, change.history[0].actor, now))
     writes += report_writes(before, change, settings, now, writes)
     return change, writes
 
