@@ -119,10 +119,18 @@ class Index:
     lengths: list[int] = field(default_factory=list)
     postings: dict[str, list[int]] = field(default_factory=dict)
     revision: int = 0
+    _norm_cache: list[float] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def average_length(self) -> float:
         return sum(self.lengths) / len(self.lengths) if self.lengths else 0.0
+
+    def _norms(self) -> list[float]:
+        """BM25's length normalisation per document, computed once per loaded index."""
+        if len(self._norm_cache) != len(self.lengths):
+            average = self.average_length or 1.0
+            self._norm_cache = [K1 * (1 - B + B * length / average) for length in self.lengths]
+        return self._norm_cache
 
     def search(
         self, query: str, limit: int = 5, language: str | None = None, boost: float = 1.0
@@ -132,18 +140,16 @@ class Index:
         wanted = list(dict.fromkeys(terms(query)))[:MAX_QUERY_TERMS]
         if not wanted or not self.docs:
             return []
-        count, average = len(self.docs), self.average_length or 1.0
+        count, norms = len(self.docs), self._norms()
         scores: dict[int, float] = {}
         for term in wanted:
             posting = self.postings.get(term)
             if not posting:
                 continue
             frequency = len(posting) // 2
-            idf = math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
-            for position in range(0, len(posting), 2):
-                doc, tf = posting[position], posting[position + 1]
-                norm = K1 * (1 - B + B * self.lengths[doc] / average)
-                scores[doc] = scores.get(doc, 0.0) + idf * tf * (K1 + 1) / (tf + norm)
+            weight = (K1 + 1) * math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
+            for doc, tf in zip(posting[::2], posting[1::2], strict=True):
+                scores[doc] = scores.get(doc, 0.0) + weight * tf / (tf + norms[doc])
         if language and boost != 1.0:
             for doc in scores:
                 if self.docs[doc].language == language:
