@@ -16,6 +16,7 @@ where an inverted index touches only those that share a term (decisions.md, 2026
 from __future__ import annotations
 
 import gzip
+import heapq
 import json
 import math
 import re
@@ -148,16 +149,18 @@ class Index:
                 continue
             frequency = len(posting) // 2
             weight = (K1 + 1) * math.log(1 + (count - frequency + 0.5) / (frequency + 0.5))
-            for doc, tf in zip(posting[::2], posting[1::2], strict=True):
+            pairs = iter(posting)  # doc, tf, doc, tf, ...
+            for doc, tf in zip(pairs, pairs, strict=True):
                 scores[doc] = scores.get(doc, 0.0) + weight * tf / (tf + norms[doc])
         if language and boost != 1.0:
             for doc in scores:
                 if self.docs[doc].language == language:
                     scores[doc] *= boost
-        best = sorted(scores.items(), key=lambda pair: (-pair[1], self.docs[pair[0]].slug))
+        # Ties go to the lower document number: documents are numbered in slug order.
+        best = heapq.nlargest(limit, scores.items(), key=lambda pair: (pair[1], -pair[0]))
         return [
             Hit(self.docs[d].slug, self.docs[d].title, self.docs[d].language, round(s, 4))
-            for d, s in best[:limit]
+            for d, s in best
         ]
 
     def dumps(self) -> bytes:
