@@ -27,48 +27,31 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[1]
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_METRICS_NAMESPACE": "HelpdeskBench",
-        "TABLE_NAME": "bench-kb",
-        "HELPDESK_CONFIG": json.dumps({"directions": [{"id": "d0"}]}),
-    }
-)
-os.environ.pop("AWS_ENDPOINT_URL", None)
-sys.path[:0] = [str(ROOT / "layers" / "core"), str(ROOT)]
+import boto3
+from moto import mock_aws
 
-import warnings  # noqa: E402
+from benchmarks import run  # before helpdesk: the bench environment, sys.path, the meter
+from helpdesk import kb, search
+from helpdesk.models import Actor
+from helpdesk.store import Store, keys
+from helpdesk.store import kb as kb_store
+from helpdesk.usecases.knowledge import KnowledgeDesk
+from infra.lambda_runtime import FunctionRoutes
+from infra.provision import provision
+from infra.template import functions
+from tests.kb_articles import ARTICLES
 
-import boto3  # noqa: E402
-from moto import mock_aws  # noqa: E402
-
-from helpdesk import kb, search  # noqa: E402
-from helpdesk.models import Actor  # noqa: E402
-from helpdesk.store import Store, keys  # noqa: E402
-from helpdesk.store import kb as kb_store  # noqa: E402
-from helpdesk.usecases.knowledge import KnowledgeDesk  # noqa: E402
-from infra.lambda_runtime import FunctionRoutes  # noqa: E402
-from infra.provision import provision  # noqa: E402
-from infra.template import functions  # noqa: E402
-from tests.kb_articles import ARTICLES  # noqa: E402
-
-warnings.filterwarnings("ignore")
+os.environ["HELPDESK_CONFIG"] = json.dumps({"directions": [{"id": "d0"}]})
+ROOT = run.ROOT
 ARTICLE_COUNT = 5_000
 QUERIES = 1_000
 COLD_RUNS = 5
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 LEAD = Actor(user_id="lead-bench", roles=frozenset({"lead"}))
-TABLE = os.environ["TABLE_NAME"]
+TABLE = os.environ["TABLE_NAME"]  # run's
 RU_SYLLABLES = "ба ва га да жа за ка ла ма на па ра са та фа ха ко ло но ро то ки ми ни ри ти ве ле"
 EN_SYLLABLES = "ka lo mi ne ra to su pe di ba co fi gu ho ja ly mo nu pa qui re si tu vo"
 RU_ENDINGS = ["а", "ы", "ой", "ом", "е", "ами", "ах", "ение", "ить"]

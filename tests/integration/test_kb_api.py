@@ -181,6 +181,9 @@ def test_gaps_are_counted_for_leads(
     assert [gap["ticket_id"] for gap in gaps["gaps"]] == [uncovered]
     assert gaps["gaps"][0]["agent"] == "agent-1"
     assert gaps["by_topic"] == [{"topic": "payment", "count": 1}]
+    reports = Api("ReportingFunction", claims("lead", "lead-1"))
+    times = reports.call("GET", "/reports/times", query="direction=d0")[1]["rows"][0]
+    assert (times["resolved"], times["no_article"]) == (2, 1)
 
 
 def test_canned_replies_are_filled_in_for_the_ticket_and_sent_by_id(

@@ -655,6 +655,18 @@ class Settings(BaseModel):
     def has_direction(self, direction_id: str) -> bool:
         return direction_id in self.direction_ids()
 
+    def known_direction(self, direction_id: str) -> str:
+        """The direction, or 422 naming it and the configured ones (a request's direction)."""
+        if not self.has_direction(direction_id):
+            from helpdesk.errors import Unprocessable
+
+            raise Unprocessable(
+                f"direction {direction_id!r} is not configured",
+                field="direction",
+                directions=self.direction_ids(),
+            )
+        return direction_id
+
     def direction_for_phone_line(self, number: str | None) -> str:
         for direction in self.config.directions:
             if number and number in direction.phone_numbers:

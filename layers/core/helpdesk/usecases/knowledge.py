@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk import kb
-from helpdesk.errors import Conflict, NotFound, Unprocessable
+from helpdesk.errors import Conflict, NotFound
 from helpdesk.models import Actor, MessageKind, utc_now
 from helpdesk.search import Hit, Index, build
 from helpdesk.settings import Settings, get_settings
@@ -36,14 +36,7 @@ class KnowledgeDesk:
     clock: Callable[[], datetime] = utc_now
 
     def direction(self, direction: str) -> str:
-        settings = self.settings()
-        if not settings.has_direction(direction):
-            raise Unprocessable(
-                f"direction {direction!r} is not configured",
-                field="direction",
-                directions=settings.direction_ids(),
-            )
-        return direction
+        return self.settings().known_direction(direction)
 
     @property
     def base_url(self) -> str:

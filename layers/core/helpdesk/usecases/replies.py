@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from helpdesk import replies
-from helpdesk.errors import BadRequest, Forbidden, Unprocessable
+from helpdesk.errors import BadRequest, Forbidden
 from helpdesk.models import Actor, Category, Ticket, utc_now
 from helpdesk.replies import CannedReply, Filling
 from helpdesk.settings import Settings, get_settings
@@ -30,8 +30,7 @@ class ReplyDesk:
         self, actor: Actor, direction: str, title: str, texts: dict[str, str], personal: bool
     ) -> CannedReply:
         """A canned reply; a text naming an unknown placeholder is 422 naming it."""
-        if not self.settings().has_direction(direction):
-            raise Unprocessable(f"direction {direction!r} is not configured", field="direction")
+        self.settings().known_direction(direction)
         if not personal and not actor.has_any(*DIRECTION_WRITERS):
             raise Forbidden(
                 "only a lead writes a direction's canned replies; save yours with personal=true",
