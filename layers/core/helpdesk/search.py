@@ -6,8 +6,9 @@ stemmer, a Latin one through the English, so a mixed article needs no language d
 and "оплаты" finds "оплата", "passwords" finds "password". A few roots that stemming cannot
 join ("войти" / "вход", "log in" / "sign in") are joined by `SYNONYMS`, stem to stem.
 
-The index is plain data (lists and dicts of str and int), serialised as gzipped JSON
-(never pickle: it is read back from storage) and scored here with BM25 (k1 1.2, b 0.75; the
+The index is plain data (documents, and per term a list of document numbers and term
+frequencies), stored as gzipped JSON and an array of integers (never pickle: it is read back
+from storage; `Index.dumps`) and scored here with BM25 (k1 1.2, b 0.75; the
 title and tags count `TITLE_WEIGHT` times, a simple BM25F). rank_bm25 was the library
 candidate: it needs numpy (tens of MB in the layer) and scores every document per query,
 where an inverted index touches only those that share a term (decisions.md, 2026-11-26).
@@ -20,15 +21,17 @@ import heapq
 import json
 import math
 import re
+import sys
+from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import snowballstemmer  # type: ignore[import-untyped]
 
-FORMAT = 1
+FORMAT = 2
 K1, B = 1.2, 0.75
 TITLE_WEIGHT = 3
 MAX_QUERY_TERMS = 64  # a pasted conversation is cut, not scored term by term for ever
@@ -118,7 +121,7 @@ class Index:
     direction: str
     docs: list[Doc] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
-    postings: dict[str, list[int]] = field(default_factory=dict)
+    postings: Mapping[str, Sequence[int]] = field(default_factory=dict)
     revision: int = 0
     _norm_cache: list[float] = field(default_factory=list, repr=False, compare=False)
 
@@ -164,27 +167,65 @@ class Index:
         ]
 
     def dumps(self) -> bytes:
-        """Gzipped JSON: what storage keeps."""
-        data = {
+        """What storage keeps, gzipped: a line of JSON (documents, lengths, terms and where
+        each term's postings start), then every posting list as one array of unsigned
+        little-endian integers (16 bits while they fit). Loading it is a JSON parse of the
+        small part and one copy of the large one, not a parse of a million numbers."""
+        terms = sorted(self.postings)
+        largest = max((max(p, default=0) for p in self.postings.values()), default=0)
+        flat = array("H" if largest < 2**16 else "I")
+        offsets = [0]
+        for term in terms:
+            flat.extend(self.postings[term])
+            offsets.append(len(flat))
+        header = {
             "format": FORMAT,
             "direction": self.direction,
             "revision": self.revision,
             "docs": [[d.slug, d.title, d.language, list(d.tags)] for d in self.docs],
             "lengths": self.lengths,
-            "postings": self.postings,
+            "terms": terms,
+            "offsets": offsets,
+            "integers": flat.typecode,
         }
-        raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        return gzip.compress(raw, compresslevel=6, mtime=0)
+        if sys.byteorder == "big":
+            flat.byteswap()
+        line = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
+        return gzip.compress(line + b"\n" + flat.tobytes(), compresslevel=6, mtime=0)
 
     @classmethod
     def loads(cls, blob: bytes) -> Index:
-        data: dict[str, Any] = json.loads(gzip.decompress(blob))
+        line, _, numbers = gzip.decompress(blob).partition(b"\n")
+        data: dict[str, Any] = json.loads(line)
         if data.get("format") != FORMAT:
             raise ValueError(f"index format {data.get('format')!r}, expected {FORMAT}")
+        flat = array(data["integers"])
+        flat.frombytes(numbers)
+        if sys.byteorder == "big":
+            flat.byteswap()
         docs = [
             Doc(slug, title, language, tuple(tags)) for slug, title, language, tags in data["docs"]
         ]
-        return cls(data["direction"], docs, data["lengths"], data["postings"], data["revision"])
+        postings = _Postings(flat, data["terms"], data["offsets"])
+        return cls(data["direction"], docs, data["lengths"], postings, data["revision"])
+
+
+class _Postings(Mapping[str, Sequence[int]]):
+    """A loaded index's posting lists: slices of one array, cut when a term is searched."""
+
+    def __init__(self, flat: array[int], terms: list[str], offsets: list[int]) -> None:
+        self.flat = flat
+        self.spans = {term: (offsets[n], offsets[n + 1]) for n, term in enumerate(terms)}
+
+    def __getitem__(self, term: str) -> Sequence[int]:
+        start, end = self.spans[term]
+        return self.flat[start:end]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.spans)
+
+    def __len__(self) -> int:
+        return len(self.spans)
 
 
 @dataclass(frozen=True)
@@ -201,6 +242,7 @@ class Source:
 def build(direction: str, articles: Iterable[Source], revision: int = 0) -> Index:
     """The index of `articles` (published ones: the caller chooses)."""
     index = Index(direction, revision=revision)
+    postings: dict[str, list[int]] = {}
     for number, article in enumerate(sorted(articles, key=lambda a: a.slug)):
         heading = terms(" ".join([article.title, *article.tags]))
         body = terms(article.body)
@@ -210,5 +252,6 @@ def build(direction: str, articles: Iterable[Source], revision: int = 0) -> Inde
         index.docs.append(Doc(article.slug, article.title, article.language, tuple(article.tags)))
         index.lengths.append(len(body) + TITLE_WEIGHT * len(heading))
         for term, frequency in counted.items():
-            index.postings.setdefault(term, []).extend((number, frequency))
+            postings.setdefault(term, []).extend((number, frequency))
+    index.postings = postings
     return index

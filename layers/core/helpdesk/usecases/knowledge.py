@@ -29,6 +29,11 @@ LANGUAGE_BOOST = 1.5  # an article in the ticket's language ranks above an equal
 _loaded: dict[str, Index] = {}  # per direction: the build this process holds
 
 
+def forget_loaded() -> None:
+    """Drop the builds this process holds (the next search loads from the table)."""
+    _loaded.clear()
+
+
 @dataclass
 class KnowledgeDesk:
     store: Store = field(default_factory=Store)
