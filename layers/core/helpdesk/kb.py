@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 Language = Literal["ru", "en"]
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+MAX_SLUG = 80
 PUBLISHERS = ("lead",)
 CONTENT_FIELDS = ("title", "body", "tags", "language")
 
@@ -148,6 +149,11 @@ def unpublish(article: Article, actor: Actor, now: datetime) -> Article:
 def _publisher(actor: Actor, what: str) -> None:
     if not actor.has_any(*PUBLISHERS):
         raise Forbidden(f"only a lead may {what} an article", roles=list(PUBLISHERS))
+
+
+def is_slug(text: str) -> bool:
+    """Could name an article (a longer or stranger path part is not found, never a key)."""
+    return len(text) <= MAX_SLUG and re.fullmatch(SLUG, text) is not None
 
 
 def article_path(direction: str, slug: str) -> str:

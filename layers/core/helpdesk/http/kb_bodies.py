@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from helpdesk.http.bodies import Versioned, _Body
-from helpdesk.kb import SLUG
+from helpdesk.kb import MAX_SLUG, SLUG
 
 DIRECTION = r"^[a-z0-9_-]{1,32}$"
 Tag = Annotated[str, Field(min_length=1, max_length=40)]
@@ -17,7 +17,9 @@ MarkdownBody = Annotated[str, Field(min_length=1, max_length=100_000)]
 
 class NewArticle(_Body):
     direction: str = Field(pattern=DIRECTION)
-    slug: str = Field(pattern=SLUG, max_length=80, description="unique in the direction (409)")
+    slug: str = Field(
+        pattern=SLUG, max_length=MAX_SLUG, description="unique in the direction (409)"
+    )
     title: Title
     body: MarkdownBody = Field(description="Markdown; raw HTML is shown as text")
     tags: list[Tag] = Field(default_factory=list, max_length=20)

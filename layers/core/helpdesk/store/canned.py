@@ -6,6 +6,8 @@ The id says which partition holds it (`d-…` a direction's, `u-…` an agent's)
 
 from __future__ import annotations
 
+import re
+
 from helpdesk.errors import NotFound
 from helpdesk.replies import CannedReply
 from helpdesk.store import keys
@@ -13,6 +15,7 @@ from helpdesk.store.codec import compact
 from helpdesk.store.table import Table, Write, delete, put
 
 LIMIT = 200  # replies read per partition; more than anyone scrolls through
+ID = re.compile(r"^[du]-[0-9a-f]{12}$")  # as replies are made (usecases.replies)
 
 
 def _key(reply: CannedReply) -> dict[str, str]:
@@ -35,7 +38,9 @@ class CannedReplies:
     def get(self, reply_id: str, direction: str, user_id: str) -> CannedReply:
         """The direction's reply or the user's own one; someone else's is not found."""
         owner = user_id if reply_id.startswith("u-") else None
-        item = self.table.get(keys.canned(direction, owner, reply_id))
+        item = (
+            self.table.get(keys.canned(direction, owner, reply_id)) if ID.match(reply_id) else None
+        )
         if item is None or (owner is None and item.get("direction") != direction):
             raise NotFound(f"no canned reply {reply_id!r} for {direction}", template_id=reply_id)
         return CannedReply.model_validate(item)

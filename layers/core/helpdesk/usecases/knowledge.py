@@ -57,7 +57,7 @@ class KnowledgeDesk:
         return article
 
     def article(self, direction: str, slug: str) -> tuple[kb.Article, list[kb.Version]]:
-        article = self.store.articles.get(self.direction(direction), slug)
+        article = self._read(direction, slug, None)
         return article, self.store.articles.versions(direction, slug)
 
     def articles(
@@ -93,12 +93,15 @@ class KnowledgeDesk:
 
     def public(self, direction: str, slug: str) -> kb.Article:
         """A published article; a draft is not found (nobody outside learns it exists)."""
-        article = self.store.articles.find(direction, slug)
+        known = self.settings().has_direction(direction) and kb.is_slug(slug)
+        article = self.store.articles.find(direction, slug) if known else None
         if article is None or article.published is None:
             raise NotFound(f"no published article {slug!r} in {direction}")
         return article
 
     def _read(self, direction: str, slug: str, version: int | None) -> kb.Article:
+        if not kb.is_slug(slug):
+            raise NotFound(f"no article {slug[:80]!r} in {direction}")
         article = self.store.articles.get(self.direction(direction), slug)
         if version is not None and version != article.revision:
             raise Conflict(
