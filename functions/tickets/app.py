@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from helpdesk import tickets
+from helpdesk import kb, tickets
 from helpdesk.http import bodies
 from helpdesk.http.auth import STAFF_ROLES
 from helpdesk.http.params import known_query, ticket_query
@@ -22,6 +22,7 @@ from helpdesk.http.views import conversation_view, ticket_view
 from helpdesk.usecases.callbacks import CallbackDesk
 from helpdesk.usecases.customers import CustomerDesk
 from helpdesk.usecases.desk import TicketDesk
+from helpdesk.usecases.replies import ReplyDesk
 
 logger = Logger(service="tickets")
 metrics = Metrics()
@@ -39,6 +40,7 @@ app = make_resolver(
 desk = TicketDesk()
 customers = CustomerDesk()
 callbacks = CallbackDesk()
+composer = ReplyDesk(store=desk.store)
 
 StatusParam = Annotated[str | None, Query(pattern="^(new|open|on_hold|resolved|closed)$")]
 CategoryParam = Annotated[
@@ -96,9 +98,10 @@ def get_ticket(ticket_id: str) -> dict[str, Any]:
 
 @app.post("/tickets/<ticket_id>/replies")
 def reply(ticket_id: str, body: Annotated[bodies.ReplyBody, Body()]) -> dict[str, Any]:
-    ticket = desk.reply(
-        ticket_id, body.version, app.actor(), body.text, body.request_id, body.wait_for_client
-    )
+    actor = app.actor()
+    parts = body.complaint.model_dump() if body.complaint else None
+    text = composer.reply_text(ticket_id, actor, body.text, body.template_id, parts)
+    ticket = desk.reply(ticket_id, body.version, actor, text, body.request_id, body.wait_for_client)
     return ticket_view(ticket)
 
 
@@ -138,8 +141,9 @@ def hold(ticket_id: str, body: Annotated[bodies.HoldBody, Body()]) -> dict[str, 
 
 @app.post("/tickets/<ticket_id>/resolve")
 def resolve(ticket_id: str, body: Annotated[bodies.ResolveBody, Body()]) -> dict[str, Any]:
+    rule = kb.resolve_uncovered if body.no_article else tickets.resolve
     ticket = desk.apply(
-        ticket_id, body.version, tickets.resolve, actor=app.actor(), resolution=body.resolution
+        ticket_id, body.version, rule, actor=app.actor(), resolution=body.resolution
     )
     return ticket_view(ticket)
 

@@ -20,6 +20,7 @@ Template = dict[str, Any]
 PUBLIC_ROUTES: dict[str, str] = {
     "GET /openapi.json": "TicketsFunction",
     "GET /banner": "BroadcastFunction",
+    "GET /kb/{direction}/{slug}": "KbFunction",
     "POST /webhooks/telegram": "MessengerWebhookFunction",
     "GET /webhooks/whatsapp": "MessengerWebhookFunction",
     "POST /webhooks/whatsapp": "MessengerWebhookFunction",

@@ -309,6 +309,7 @@ def test_every_report_matches_figures_computed_from_the_tickets(
         "resolution_median_seconds": bucketed(resolved, 0.5),
         "resolution_p90_seconds": bucketed(resolved, 0.9),
         "reopened": 0,
+        "no_article": 0,
     }
 
     overdue = desk.report("overdue", RANGE + "&direction=d0")["rows"][0]

@@ -266,7 +266,8 @@ def test_every_report_builds_on_empty_counters_with_its_columns(name: str) -> No
 
 def test_the_digest_says_yesterday_in_the_directions_language_within_telegrams_limit() -> None:
     total = totals(opened=12)
-    total.add("times", DAY, None, {"frt#count": 2, "frt#bucket#3": 2, "breached#resolution": 1})
+    times = {"frt#count": 2, "frt#bucket#3": 2, "breached#resolution": 1, "kb_gaps": 4}
+    total.add("times", DAY, None, times)
     total.add("agent", DAY, "bob", {"csat#count": 3, "csat#good": 3, "csat#points": 15})
     total.add("agent", DAY, "amy", {"csat#count": 1, "csat#good": 1, "csat#points": 5})
     complaints = [{"ticket_id": f"D0-{n:06d}", "subject": "x" * 100} for n in range(100)]
@@ -275,6 +276,7 @@ def test_the_digest_says_yesterday_in_the_directions_language_within_telegrams_l
     assert lines[0] == "D0 digest for 2026-11-23"
     assert "Tickets: 12" in lines and "First response, median: ≤ 1 h 00 min" in lines
     assert "Promises breached: 1" in lines and "Missed calls not yet called back: 2" in lines
+    assert "Resolved with no knowledge base article: 4" in lines
     assert "Best rated: bob (3 of 3)" in lines  # three good ratings beat one
     assert "Complaints: 100" in lines and lines[-1].startswith("… and ")
     assert len(text) <= 4096

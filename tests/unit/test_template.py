@@ -33,6 +33,7 @@ def test_every_route_has_an_explicit_path_and_method() -> None:
     assert public == {
         "GET /openapi.json",
         "GET /banner",
+        "GET /kb/{direction}/{slug}",
         "POST /webhooks/telegram",
         "GET /webhooks/whatsapp",
         "POST /webhooks/whatsapp",

@@ -12,6 +12,7 @@ FUNCTIONS = [
     "TicketsFunction",
     "BroadcastFunction",
     "ReportingFunction",
+    "KbFunction",
     "DailyDigestFunction",
     "BudgetWatchFunction",
     "MessengerWebhookFunction",
@@ -24,7 +25,7 @@ FUNCTIONS = [
     "TableExportFunction",
 ]
 # Send no jobs: reports read counters; the export hands the table to DynamoDB's own export.
-READ_ONLY = ["ReportingFunction", "TableExportFunction"]
+READ_ONLY = ["ReportingFunction", "TableExportFunction", "KbFunction"]
 WEBHOOKS = ["MessengerWebhookFunction", "CallWebhookFunction", "TrackerWebhookFunction"]
 
 TABLE = {"Fn::GetAtt": ["Table", "Arn"]}
@@ -51,6 +52,18 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
     "ReportingFunction": {
         *((a, "Table") for a in {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}),
         ("dynamodb:Query", "Table/index/GSI1"),
+    },
+    # Articles, canned replies, gaps and the search index's chunks, all by key; no index.
+    "KbFunction": {
+        (a, "Table")
+        for a in {
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:Query",
+            "dynamodb:DeleteItem",
+            "dynamodb:BatchWriteItem",
+            *ITEM_WRITES,
+        }
     },
     "DailyDigestFunction": {
         ("dynamodb:GetItem", "Table"),
@@ -95,6 +108,7 @@ SECRETS: dict[str, dict[str, str]] = {
     "TicketsFunction": {},
     "BroadcastFunction": {},
     "ReportingFunction": {},
+    "KbFunction": {},
     "DailyDigestFunction": {},
     "BudgetWatchFunction": {},
     "TableExportFunction": {},

@@ -17,6 +17,7 @@ import { useDraft } from "../drafts";
 import { seconds, t, term, when, type Key } from "../i18n";
 import { customerHref } from "../router";
 import type { Call, Conversation, HistoryEntry, Message, Ticket as TicketT } from "../types";
+import { ComplaintReply, KnowledgePanel, w } from "./Knowledge";
 
 // Channels a written reply can reach; phone and hand-opened tickets are answered by a call.
 const WRITTEN = ["telegram", "whatsapp", "sandbox"];
@@ -138,7 +139,12 @@ export function Ticket(props: { id: string }) {
           ) : ["resolved", "closed"].includes(ticket.status) ? (
             <p class="notice">{t("reopen_to_reply")}</p>
           ) : (
-            <ReplyForm {...shared} />
+            <>
+              <ReplyForm {...shared} />
+              {ticket.category === "complaint" && (
+                <ComplaintReply ticket={ticket} busy={busy === "complaint"} send={(body) => act("complaint", "POST", "/replies", body)} />
+              )}
+            </>
           )}
           <CommentForm {...shared} />
         </div>
@@ -309,6 +315,7 @@ function ReplyForm(props: Shared) {
           onKeyDown={ctrlEnter}
         />
       </Field>
+      <KnowledgePanel ticket={ticket} insert={(piece) => setText(text.trim() ? `${text.trimEnd()}\n${piece}` : piece)} />
       <div class="check">
         <input id="reply-wait" type="checkbox" checked={wait} onChange={(e) => setWait(e.currentTarget.checked)} />
         <label for="reply-wait">{t("wait_for_client")}</label>
@@ -450,6 +457,7 @@ function StatusForms(props: Shared) {
   const [task, setTask, clearTask] = useDraft(`${ticket.id}.hold.task`, "");
   const [reason, setReason, clearReason] = useDraft(`${ticket.id}.hold.reason`, "");
   const [resolution, setResolution, clearResolution] = useDraft(`${ticket.id}.resolution`, "");
+  const [noArticle, setNoArticle] = useState(false);
   const [reopenReason, setReopenReason, clearReopen] = useDraft(`${ticket.id}.reopen`, "");
   const active = ["new", "open", "on_hold"].includes(ticket.status);
   const holdP = problemsOf(outcomes.hold);
@@ -490,7 +498,7 @@ function StatusForms(props: Shared) {
           aria-labelledby="resolve-title"
           onSubmit={async (e) => {
             e.preventDefault();
-            if (await act("resolve", "POST", "/resolve", { resolution: resolution.trim() || null })) clearResolution();
+            if (await act("resolve", "POST", "/resolve", { resolution: resolution.trim() || null, no_article: noArticle })) clearResolution();
           }}
         >
           <h2 id="resolve-title">{t("resolve")}</h2>
@@ -504,6 +512,10 @@ function StatusForms(props: Shared) {
               onKeyDown={ctrlEnter}
             />
           </Field>
+          <div class="check">
+            <input id="resolve-no-article" type="checkbox" checked={noArticle} onChange={(e) => setNoArticle(e.currentTarget.checked)} />
+            <label for="resolve-no-article">{w("no_article")}</label>
+          </div>
           <div class="actions">
             <button type="submit" disabled={busy === "resolve"}>
               {t("resolve")}

@@ -21,6 +21,7 @@ DIGEST_TEXTS = {
         "breaches": "Просрочено обещаний: {n}",
         "waiting": "Пропущенные звонки без перезвона: {n}",
         "complaints": "Жалобы: {n}",
+        "gaps": "Решено без статьи в базе знаний: {n}",
         "csat": "Оценки: {n}, хороших {good} %, средняя {average}",
         "best": "Лучшая оценка: {agent} ({good} из {n})",
         "none": "нет",
@@ -33,6 +34,7 @@ DIGEST_TEXTS = {
         "breaches": "Promises breached: {n}",
         "waiting": "Missed calls not yet called back: {n}",
         "complaints": "Complaints: {n}",
+        "gaps": "Resolved with no knowledge base article: {n}",
         "csat": "Ratings: {n}, {good} % good, average {average}",
         "best": "Best rated: {agent} ({good} of {n})",
         "none": "none",
@@ -70,7 +72,8 @@ def text(
     complaints: Sequence[Mapping[str, Any]],
 ) -> str:
     """Yesterday in one message for the direction's team chat: tickets, first response,
-    breaches, missed calls waiting, complaints with their texts, ratings, the best rated."""
+    breaches, missed calls waiting, knowledge base gaps, complaints with their texts,
+    ratings, the best rated."""
     texts = DIGEST_TEXTS.get(language, DIGEST_TEXTS["en"])
     breaches = sum(total.get(f"breached#{clock}") for clock in CLOCKS)
     ratings = total.get("csat#count")
@@ -83,6 +86,7 @@ def text(
         ),
         texts["breaches"].format(n=breaches),
         texts["waiting"].format(n=waiting),
+        texts["gaps"].format(n=total.get("kb_gaps")),
         texts["csat"].format(
             n=ratings,
             good=percent(total.get("csat#good"), ratings),

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from helpdesk.calendar import BusinessCalendar
 from helpdesk.calls import MISSED_FLAG, PROBLEM_FLAG
+from helpdesk.kb import GAP_FLAG
 from helpdesk.models import Category, Message, MessageKind, Status, Ticket
 
 Kind = Literal["open", "times", "calls", "agent", "cost"]
@@ -206,6 +207,8 @@ def moves(
         agent(after.assignee, "resolved")
     if before is not None and before.status in DONE and after.status in ACTIVE:
         activity("reopened")
+    if _flag(after, GAP_FLAG) and not _flag(before, GAP_FLAG):
+        activity("kb_gaps")  # resolved with "no article covered this"
     for name in sorted(_breached(after) - _breached(before)):
         activity(f"breached#{name}")
     if after.csat and not (before and before.csat):
@@ -496,6 +499,7 @@ def _times(totals: Sequence[Totals]) -> ReportTable:
                 "resolution_median_seconds": percentile(resolution, 0.5),
                 "resolution_p90_seconds": percentile(resolution, 0.9),
                 "reopened": total.get("reopened"),
+                "no_article": total.get("kb_gaps"),
             }
         )
     notes = {

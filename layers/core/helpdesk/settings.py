@@ -514,6 +514,11 @@ class DirectionConfig(_Config):
     tracker_resolution: Literal["draft", "resolve"] = "draft"
     # The staff group in Telegram: a topic per ticket, answered from the topic (usecases.topics).
     staff_group: StaffGroupConfig | None = None
+    # The complaint reply's default wording, part by part, over the language's own
+    # (helpdesk.replies.DEFAULT_COMPLAINT); placeholders as in canned replies.
+    complaint_reply: dict[Literal["thank", "why_it_matters", "apology", "action"], str] = Field(
+        default_factory=dict
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -688,6 +693,18 @@ class Settings(BaseModel):
 
     def has_direction(self, direction_id: str) -> bool:
         return direction_id in self.direction_ids()
+
+    def known_direction(self, direction_id: str) -> str:
+        """The direction, or 422 naming it and the configured ones (a request's direction)."""
+        if not self.has_direction(direction_id):
+            from helpdesk.errors import Unprocessable
+
+            raise Unprocessable(
+                f"direction {direction_id!r} is not configured",
+                field="direction",
+                directions=self.direction_ids(),
+            )
+        return direction_id
 
     def direction_for_phone_line(self, number: str | None) -> str:
         for direction in self.config.directions:

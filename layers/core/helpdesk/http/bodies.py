@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 from helpdesk.models import Category, Priority
 
@@ -43,8 +43,28 @@ class CreateTicket(_Body):
     priority: Priority = Priority.NORMAL
 
 
+class ComplaintParts(_Body):
+    """The complaint reply, in the department's order (each part required when sent)."""
+
+    thank: str = Field(default="", max_length=1000)
+    why_it_matters: str = Field(default="", max_length=1000)
+    apology: str = Field(default="", max_length=1000)
+    action: str = Field(default="", max_length=1000)
+
+
 class ReplyBody(Versioned):
-    text: str = Field(min_length=1, max_length=4000)
+    text: str | None = Field(
+        default=None, min_length=1, max_length=4000, description="or template_id, or complaint"
+    )
+    template_id: str | None = Field(
+        default=None,
+        pattern=r"^[du]-[0-9a-f]{12}$",
+        description="a canned reply (GET /kb/canned), filled in for this ticket",
+    )
+    complaint: ComplaintParts | None = Field(
+        default=None,
+        description="the four-part complaint reply (GET /tickets/{id}/complaint-reply)",
+    )
     request_id: str | None = Field(
         default=None,
         max_length=100,
@@ -55,6 +75,13 @@ class ReplyBody(Versioned):
         description="The reply asks the client something: the resolution clock pauses until "
         "they write; after a silence they get one reminder, then the ticket is resolved.",
     )
+
+    @model_validator(mode="after")
+    def _one_text(self) -> ReplyBody:
+        given = [self.text, self.template_id, self.complaint]
+        if sum(value is not None for value in given) != 1:
+            raise ValueError("give exactly one of text, template_id, complaint")
+        return self
 
 
 class CommentBody(_Body):
@@ -81,6 +108,9 @@ class HoldBody(Versioned):
 
 class ResolveBody(Versioned):
     resolution: str | None = Field(default=None, max_length=2000)
+    no_article: bool = Field(
+        default=False, description="no knowledge base article covered this (GET /kb/gaps)"
+    )
 
 
 class ReopenBody(Versioned):

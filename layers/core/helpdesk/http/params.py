@@ -33,12 +33,8 @@ def ticket_query(actor: Actor, values: dict[str, Any], settings: Settings) -> Ti
     """The list query, with `assignee=me` meaning the caller; an unknown direction is 422."""
     fields = {name: values[name] for name in TicketQuery.__dataclass_fields__ if name in values}
     direction = fields.get("direction")
-    if direction and not settings.has_direction(direction):
-        raise Unprocessable(
-            f"direction {direction!r} is not configured",
-            field="direction",
-            directions=settings.direction_ids(),
-        )
+    if direction:
+        settings.known_direction(direction)
     if fields.get("assignee") == "me":
         fields["assignee"] = actor.user_id
     return TicketQuery(**fields)

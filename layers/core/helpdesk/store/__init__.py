@@ -14,11 +14,13 @@ from typing import Any
 from helpdesk.store.audience import Audience
 from helpdesk.store.budgets import Budgets
 from helpdesk.store.calls import Calls
+from helpdesk.store.canned import CannedReplies
 from helpdesk.store.counters import Counters
 from helpdesk.store.customers import Customers
 from helpdesk.store.deliveries import Deliveries
 from helpdesk.store.events import Events
 from helpdesk.store.identities import Identities
+from helpdesk.store.kb import Articles
 from helpdesk.store.ledger import Ledger
 from helpdesk.store.messages import Messages
 from helpdesk.store.notices import Notices
@@ -55,6 +57,8 @@ class Store:
         self.budgets = Budgets(self.table)
         self.task_links = TaskLinks(self.table)
         self.topics = Topics(self.table)
+        self.articles = Articles(self.table)
+        self.canned = CannedReplies(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

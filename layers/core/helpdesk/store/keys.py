@@ -18,6 +18,10 @@ task link TASK#<task key> / TICKET#<number>       (tickets held for a tracker ta
 topic     TICKET#<number> / #TOPIC                (its staff-group topic and what was posted)
 thread    THREAD#<chat>#<thread> / #THREAD        (a topic's ticket)
 group     GROUP#<chat> / #PACE, DIRTY#<number>    (the group's pace; tickets to bring up to date)
+article   KB#<direction> / ART#<slug>; its versions VER#<slug>#<revision>  (knowledge base)
+kb index  KBINDEX#<direction> / #POINTER; CHUNK#<revision>#<i>  (the search index, gzipped)
+kb gap    KBGAP#<direction> / <resolved at>#<number>  (resolved with no article to cover it)
+canned    CANNED#DIR#<direction> | CANNED#USER#<user> / <id>  (canned replies)
 """
 
 from __future__ import annotations
@@ -264,3 +268,50 @@ def group_pace(chat_id: str) -> Key:
 
 def group_dirty(chat_id: str, ticket_id: str) -> Key:
     return {"PK": group_partition(chat_id), "SK": f"DIRTY#{ticket_id}"}
+
+
+def kb_partition(direction: str) -> str:
+    """A direction's articles and their versions."""
+    return f"KB#{direction}"
+
+
+def article(direction: str, slug: str) -> Key:
+    return {"PK": kb_partition(direction), "SK": f"ART#{slug}"}
+
+
+def article_version(direction: str, slug: str, revision: int) -> Key:
+    return {"PK": kb_partition(direction), "SK": f"VER#{slug}#{revision:06d}"}
+
+
+def kb_index_partition(direction: str) -> str:
+    return f"KBINDEX#{direction}"
+
+
+def kb_index_pointer(direction: str) -> Key:
+    """Which build of the direction's search index is current, and the builds wanted."""
+    return {"PK": kb_index_partition(direction), "SK": "#POINTER"}
+
+
+def kb_index_chunk(direction: str, build: int, part: int) -> Key:
+    return {"PK": kb_index_partition(direction), "SK": f"{kb_chunk_prefix(build)}{part:03d}"}
+
+
+def kb_chunk_prefix(build: int) -> str:
+    return f"CHUNK#{build:010d}#"
+
+
+def kb_gaps_partition(direction: str) -> str:
+    return f"KBGAP#{direction}"
+
+
+def kb_gap(direction: str, at: datetime, ticket_id: str) -> Key:
+    return {"PK": kb_gaps_partition(direction), "SK": f"{iso(at)}#{ticket_id}"}
+
+
+def canned_partition(direction: str | None, owner: str | None) -> str:
+    """A direction's canned replies, or one agent's own (`owner`)."""
+    return f"CANNED#USER#{owner}" if owner else f"CANNED#DIR#{direction}"
+
+
+def canned(direction: str | None, owner: str | None, reply_id: str) -> Key:
+    return {"PK": canned_partition(direction, owner), "SK": reply_id}

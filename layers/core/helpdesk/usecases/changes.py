@@ -7,12 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from helpdesk import callbacks, costs, reports, sla, tasks, topics
+from helpdesk import callbacks, costs, kb, reports, sla, tasks, topics
 from helpdesk.jobs import TopicSyncJob
 from helpdesk.models import Status, Ticket
 from helpdesk.settings import Settings
 from helpdesk.store import Write
 from helpdesk.store.customers import reached
+from helpdesk.store.kb import gap_write
 from helpdesk.store.ledger import ledger_entry
 from helpdesk.store.reports import complaint_writes, counter_writes
 from helpdesk.store.table import estimated_write_units
@@ -75,6 +76,8 @@ def ticket_writes(
     writes += task_link_writes(before, change.ticket, now)
     change, marks = topic_writes(before, change, settings, now)
     writes += marks
+    if kb.gap_opened(before, change.ticket):  # "no article covered this": the gaps list
+        writes.append(gap_write(change.ticket, change.history[0].actor, now))
     writes += report_writes(before, change, settings, now, writes)
     return change, writes
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from helpdesk import csat, tickets
 from helpdesk.channels import registry
-from helpdesk.errors import Conflict, Unprocessable
+from helpdesk.errors import Conflict
 from helpdesk.jobs import SendMessageJob
 from helpdesk.jobs.queue import JobQueue
 from helpdesk.models import (
@@ -67,12 +67,7 @@ class TicketDesk:
     ) -> Ticket:
         """A ticket an agent opens by hand (a walk-in, a letter): nothing is sent from it."""
         settings = self.settings()
-        if not settings.has_direction(direction):
-            raise Unprocessable(
-                f"direction {direction!r} is not configured",
-                field="direction",
-                directions=settings.direction_ids(),
-            )
+        settings.known_direction(direction)
         now = self.clock()
         phone = normalize_phone(customer_phone)
         identity = self.store.identities.get("phone", phone) if phone else None

@@ -2,8 +2,8 @@
 
 A message on an open ticket costs GetItem identity, GetItem ticket and one transaction
 (dedupe record + message + ticket; no SQS call, unless the direction's staff group shows the
-ticket in a topic: then its mark rides in the transaction and one `topic_sync` job follows). A first contact adds the counter update and
-one SQS call (greeting, then acknowledgement, in one ordered job). A redelivery fails the
+ticket in a topic: then its mark rides in the transaction and one `topic_sync` job follows).
+A first contact adds the counter update and one SQS call (greeting, then acknowledgement, in one ordered job). A redelivery fails the
 transaction on its dedupe record and re-enqueues what the first delivery enqueued, which the
 dispatcher's claim makes harmless; a crash between the transaction and the enqueue is
 repaired the same way by the provider's own retry (and by the outbox sweep).
