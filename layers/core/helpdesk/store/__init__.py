@@ -20,6 +20,7 @@ from helpdesk.store.deliveries import Deliveries
 from helpdesk.store.events import Events
 from helpdesk.store.identities import Identities
 from helpdesk.store.ledger import Ledger
+from helpdesk.store.mail import Mail
 from helpdesk.store.messages import Messages
 from helpdesk.store.notices import Notices
 from helpdesk.store.provider_messages import ProviderMessages
@@ -53,6 +54,7 @@ class Store:
         self.ledger = Ledger(self.table)
         self.budgets = Budgets(self.table)
         self.task_links = TaskLinks(self.table)
+        self.mail = Mail(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

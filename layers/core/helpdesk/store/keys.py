@@ -15,6 +15,7 @@ complaint COMPLAINTS#<direction> / <created>#<number>   (the complaints feed)
 ledger    LEDGER#<direction>#<yyyy-mm> / <yyyy-mm-dd>#<at>#<source>  (usage and its cost)
 budget    BUDGET#<direction>#<yyyy-mm> / #<threshold>   (an alert told once)
 task link TASK#<task key> / TICKET#<number>       (tickets held for a tracker task)
+suppress  SUPPRESS#<channel>#<address> / #SUPPRESS (bounced or complained: never sent to)
 """
 
 from __future__ import annotations
@@ -241,3 +242,8 @@ def task_partition(task_key: str) -> str:
 def task_link(task_key: str, ticket_id: str) -> Key:
     """A ticket held for a tracker task; many tickets may wait for one task."""
     return {"PK": task_partition(task_key), "SK": f"TICKET#{ticket_id}"}
+
+
+def suppression(channel: str, address: str) -> Key:
+    """An address nothing may be sent to (an e-mail that bounced for good, a complaint)."""
+    return {"PK": f"SUPPRESS#{channel}#{address.lower()}", "SK": "#SUPPRESS"}

@@ -126,6 +126,15 @@ class Inbox:
         now = self.clock()
         inbound = _inbound(message, now)
         ticket = self.store.tickets.find(open_id) if open_id else None
+        if message.ticket_hint and identity and message.ticket_hint != open_id:
+            # An e-mail reply names its ticket (headers, subject): it lands there when the
+            # ticket is this client's in this channel; anyone else's mail starts their own.
+            hinted = self.store.tickets.find(message.ticket_hint)
+            if hinted and (hinted.customer_id, hinted.channel.value) == (
+                identity.get("customer_id"),
+                message.channel,
+            ):
+                ticket = hinted
         if ticket is not None:
             change = tickets.client_wrote(ticket, inbound, now)
             if change is not None:
@@ -187,7 +196,7 @@ class Inbox:
             direction=direction,
             channel=Channel(message.channel),
             customer_id=customer_id,
-            subject=tickets.subject_of(message.text),
+            subject=message.subject or tickets.subject_of(message.text),
             customer_name=message.sender_name or (known.name if known else None),
             customer_address=spec.display_address(message),
             recipient_id=message.sender_id,
@@ -210,9 +219,10 @@ class Inbox:
                 settings,
                 now,
             )
-            if active:
+            if active or message.quiet:
                 ticket = change.ticket.model_copy(
                     update={"incident_ids": [entry["id"] for entry in active]}
+                    | ({"flags": ["no_auto_reply"]} if message.quiet else {})
                 )
                 change = tickets.TicketChange(ticket, change.history, change.messages, change.jobs)
             texts = config.client_texts()
@@ -226,6 +236,8 @@ class Inbox:
             if not (identity or {}).get(greeted):
                 outbound.append(("greeting", 1))
             outbound.append(("acknowledgement", 2))
+            if message.quiet:  # an auto-reply, a list, spam: no robot answers it
+                outbound = []
             auto = [
                 tickets.outbound_message(
                     change.ticket,
@@ -395,4 +407,5 @@ def _inbound(message: InboundMessage, now: datetime) -> Message:
             {k: v for k, v in vars(a).items() if v is not None} for a in message.attachments
         ],
         edited=message.edited,
+        email=message.details,
     )
