@@ -289,7 +289,7 @@ def test_bounce_marks_the_mail_failed_and_suppresses_the_address(
     assert agent_api.call("POST", f"/tickets/{ticket.id}/replies", {"text": "Try again?"})[0] == 200
     before = len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
     assert len(mailroom.send_all()) == before
-    reply = [m for m in conversation(ticket.id) if m.kind == "reply"][0]
+    reply = next(m for m in conversation(ticket.id) if m.kind == "reply")
     assert reply.delivery == "failed" and "suppression list" in (reply.error or "")
 
 
