@@ -78,37 +78,37 @@ def parse(notification: Any) -> Received | Feedback | None:
     if kind == "Bounce":
         bounce = notification.get("bounce") or {}
         why = f"bounce ({bounce.get('bounceType')}/{bounce.get('bounceSubType')})"
-        return Feedback(
-            kind="bounce",
-            ses_message_id=_text(mail, "messageId"),
-            feedback_id=_text(bounce, "feedbackId"),
-            sender=str(mail.get("source") or "").lower(),
-            recipients=tuple(
-                (
-                    str(r.get("emailAddress") or "").lower(),
-                    " ".join(filter(None, [why, r.get("status"), r.get("diagnosticCode")]))[:500],
-                )
-                for r in bounce.get("bouncedRecipients") or []
-            ),
-            permanent=bounce.get("bounceType") == "Permanent",
-            at=_time(bounce.get("timestamp")),
-        )
+        bounced = [
+            (r, " ".join(filter(None, [why, r.get("status"), r.get("diagnosticCode")])))
+            for r in bounce.get("bouncedRecipients") or []
+        ]
+        return _feedback("bounce", bounce, mail, bounced, bounce.get("bounceType") == "Permanent")
     if kind == "Complaint":
         complaint = notification.get("complaint") or {}
         why = f"complaint ({complaint.get('complaintFeedbackType') or 'not given'})"
-        return Feedback(
-            kind="complaint",
-            ses_message_id=_text(mail, "messageId"),
-            feedback_id=_text(complaint, "feedbackId"),
-            sender=str(mail.get("source") or "").lower(),
-            recipients=tuple(
-                (str(r.get("emailAddress") or "").lower(), why)
-                for r in complaint.get("complainedRecipients") or []
-            ),
-            permanent=True,
-            at=_time(complaint.get("timestamp")),
-        )
+        complained = [(r, why) for r in complaint.get("complainedRecipients") or []]
+        return _feedback("complaint", complaint, mail, complained, permanent=True)
     return None
+
+
+def _feedback(
+    kind: str,
+    body: dict[str, Any],
+    mail: dict[str, Any],
+    recipients: list[tuple[dict[str, Any], str]],
+    permanent: bool,
+) -> Feedback:
+    return Feedback(
+        kind=kind,
+        ses_message_id=_text(mail, "messageId"),
+        feedback_id=_text(body, "feedbackId"),
+        sender=str(mail.get("source") or "").lower(),
+        recipients=tuple(
+            (str(r.get("emailAddress") or "").lower(), why[:500]) for r, why in recipients
+        ),
+        permanent=permanent,
+        at=_time(body.get("timestamp")),
+    )
 
 
 def from_sns(record: Any) -> Any:
