@@ -319,3 +319,36 @@ def test_rating_link_records_the_rating_once(mailroom: Mailroom, agent_api: Api)
     assert mailroom.deliver(rating("good", 1)) == ["rated"]
     assert mailroom.deliver(rating("bad", 2)) == ["duplicate"]
     assert (Store().tickets.get(ticket.id).csat or {}).get("value") == "good"
+
+
+@pytest.mark.parametrize("reply", [False, True], ids=["first contact", "reply"])
+def test_a_fault_at_each_aws_call_is_healed_by_lambdas_retry(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch, reply: bool
+) -> None:
+    """SNS invokes the intake again after it failed (Lambda's asynchronous retries): from a
+    fault at any AWS call, the retry ends where the fault-free run ends: no half ticket, no
+    second ticket, each answer sent once."""
+    from tests.faults import Desk, each_fault_is_healed_by_a_retry
+
+    desk = Desk(aws, monkeypatch)
+    boto3.client("s3").create_bucket(Bucket=BUCKET)
+    monkeypatch.setenv("HELPDESK_CONFIG", json.dumps(CONFIG))
+    monkeypatch.setenv("EMAIL_BUCKET", BUCKET)
+    get_settings.cache_clear()
+    room = Mailroom(aws, desk.driver)
+    gmail = room.raw("gmail_inline_image.eml")
+    if reply:
+        room.deliver(gmail)
+        desk.drain()
+        gmail = gmail.replace(b"Message-ID: <CAJ8", b"Message-ID: <SECOND")
+    event = load_event("email/sns_received")
+    note = json.loads(event["Records"][0]["Sns"]["Message"])
+    note["receipt"]["action"].update(bucketName=BUCKET, objectKey="inbound/faulty")
+    event["Records"][0]["Sns"]["Message"] = json.dumps(note)
+    room.s3.put_object(Bucket=BUCKET, Key="inbound/faulty", Body=gmail)
+
+    def request() -> tuple[int, Any]:
+        return 200, room.invoke(copy.deepcopy(event))
+
+    each_fault_is_healed_by_a_retry(desk, request)
+    assert all(t["sends"] == [1] * len(t["sends"]) for t in desk.state())
