@@ -40,9 +40,7 @@ def test_a_mail_becomes_a_ticket_and_the_conversation_stays_threaded(
     with pytest.raises(smtplib.SMTPRecipientsRefused):  # not one of our mailboxes: 550
         send(stack, stranger)
 
-    acknowledged = wait_for(lambda: len(mails(stack)) >= 2 and mails(stack))
-    greeting, number = acknowledged[:2]
-    assert greeting["headers"]["X-Helpdesk-Ticket"] in greeting["subject"]
+    number = wait_for(lambda: mails(stack) and mails(stack)[0])
     assert number["to"] == "anna@example.com" and number["from"] == MAILBOX
     headers = number["headers"]
     ticket = headers["X-Helpdesk-Ticket"]
@@ -59,7 +57,7 @@ def test_a_mail_becomes_a_ticket_and_the_conversation_stays_threaded(
         timeout=10,
     )
     assert replied.status_code == 200, replied.text
-    reply = wait_for(lambda: len(mails(stack)) >= 3 and mails(stack)[2])
+    reply = wait_for(lambda: len(mails(stack)) >= 2 and mails(stack)[1])
     assert reply["headers"]["Auto-Submitted"] == "no"
     assert reply["text"].startswith("Please try again now.")
 

@@ -48,6 +48,7 @@ class ChannelSpec:
     read_webhook: Callable[[Settings, WebhookRequest], list[InboundEvent]] | None
     make_sender: Callable[[Settings, str | None], Sender] | None
     reply_window: timedelta | None = None  # only approved templates outside it
+    greets: bool = True  # a messenger's first contact is greeted; a mail gets only its number
 
 
 def _read_telegram(settings: Settings, request: WebhookRequest) -> list[InboundEvent]:
@@ -170,6 +171,7 @@ SPECS: dict[Channel, ChannelSpec] = {
         direction_for=lambda settings, mailbox: settings.direction_for_mailbox(mailbox),
         read_webhook=None,  # SES delivers through S3 and SNS: functions/email_intake
         make_sender=_email_sender,
+        greets=False,
     ),
     Channel.SANDBOX: ChannelSpec(
         Channel.SANDBOX,

@@ -233,7 +233,7 @@ class Inbox:
                 "due": sla.due_text(due, config) if due else "",
             }
             outbound = []
-            if not (identity or {}).get(greeted):
+            if spec.greets and not (identity or {}).get(greeted):
                 outbound.append(("greeting", 1))
             outbound.append(("acknowledgement", 2))
             if message.quiet:  # an auto-reply, a list, spam: no robot answers it
