@@ -12,7 +12,8 @@ from __future__ import annotations
 import base64
 import logging
 from dataclasses import dataclass
-from typing import Any, Protocol
+from functools import cached_property
+from typing import Any, Literal, Protocol
 
 import requests
 
@@ -28,6 +29,14 @@ from helpdesk.models import MessageKind
 from helpdesk.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+
+def aws_client(service: Literal["s3", "sesv2"]) -> Any:
+    """A boto3 client, made when first needed (the import too: a cold start pays for it once)."""
+    import boto3
+
+    return boto3.client(service)
+
 
 # SESv2 errors that no retry will change (the address, the identity, the account).
 PERMANENT = frozenset(
@@ -128,13 +137,9 @@ class SesTransport:
         self.configuration_set = configuration_set
         self._client = client
 
-    @property
+    @cached_property
     def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("sesv2")
-        return self._client
+        return self._client or aws_client("sesv2")
 
     def send(self, sender: str, recipient: str, raw: bytes, message_id: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError

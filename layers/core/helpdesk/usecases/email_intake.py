@@ -19,10 +19,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol
 
 from helpdesk.channels import email
 from helpdesk.channels.base import Attachment, ButtonPress, DeliveryStatus, InboundMessage
+from helpdesk.channels.mailer import aws_client
 from helpdesk.channels.ses import Feedback, Received
 from helpdesk.settings import Settings, get_settings
 from helpdesk.usecases.inbox import Inbox, Outcome
@@ -46,13 +48,9 @@ class S3Objects:
     def __init__(self, client: Any = None) -> None:
         self._client = client
 
-    @property
+    @cached_property
     def client(self) -> Any:
-        if self._client is None:
-            import boto3
-
-            self._client = boto3.client("s3")
-        return self._client
+        return self._client or aws_client("s3")
 
     def get(self, bucket: str, key: str) -> bytes:
         return bytes(self.client.get_object(Bucket=bucket, Key=key)["Body"].read())
