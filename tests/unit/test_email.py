@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from email import policy
 from email.parser import BytesParser
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpdesk.channels import email, ses
 from tests.support import EVENTS, load_event
@@ -165,3 +168,37 @@ def test_our_mail_threads_and_says_what_wrote_it() -> None:
     # our own Message-ID names the ticket: a reply to it threads without a lookup
     assert email.OUR_MESSAGE_ID.match(parsed["Message-ID"])
     assert email.subject_rating("[D0-000123] csat:D0-000123:good") == "csat:D0-000123:good"
+
+
+SAMPLES = sorted((EVENTS / "email").glob("*.eml"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(SAMPLES),
+    st.integers(min_value=0, max_value=6000),
+    st.integers(min_value=0, max_value=200),
+    st.binary(max_size=40),
+)
+def test_a_damaged_mail_is_read_as_far_as_it_goes_never_raising(
+    path: Any, at: int, cut: int, noise: bytes
+) -> None:
+    raw = path.read_bytes()
+    damaged = raw[:at] + noise + raw[at + cut :]
+    mail = email.read_mail(damaged)
+    assert isinstance(mail.text, str) and isinstance(mail.parts, tuple)
+    email.auto_reason(mail, OWN)
+    email.ticket_refs(mail)
+
+
+def test_parts_nested_past_any_reason_keep_the_headers() -> None:
+    depth = 3000
+    opening = "".join(
+        f'Content-Type: multipart/mixed; boundary="b{n}"\r\n\r\n--b{n}\r\n' for n in range(depth)
+    )
+    raw = (
+        "From: deep@example.com\r\nSubject: nested\r\nMessage-ID: <deep@example.com>\r\n"
+        f"MIME-Version: 1.0\r\n{opening}Content-Type: text/plain\r\n\r\nbottom\r\n"
+    ).encode()
+    mail = email.read_mail(raw)
+    assert (mail.from_address, mail.subject) == ("deep@example.com", "nested")

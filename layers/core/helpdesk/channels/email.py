@@ -38,6 +38,17 @@ _QUOTE_HEADERS = (
 )
 _OUTLOOK_SENT = re.compile(r"^\s*(Sent|Date|Отправлено|Дата|Gesendet):\s")
 BOUNCE_SENDERS = ("mailer-daemon@", "postmaster@")
+DECIDING_HEADERS = (  # what auto_reason and bounce_reason read
+    "auto-submitted",
+    "precedence",
+    "list-id",
+    "list-unsubscribe",
+    "x-auto-response-suppress",
+    "x-autoreply",
+    "x-autorespond",
+    "return-path",
+)
+MAX_PARTS = 200  # a mail of more parts keeps the first ones (the raw message keeps all)
 # CRLF; a header line up to RFC 5322's hard limit, so long Message-IDs stay on one line.
 MAIL_POLICY = policy.SMTP.clone(max_line_length=998)
 
@@ -74,13 +85,26 @@ class Mail:
 
 
 def read_mail(raw: bytes) -> Mail:
-    """A raw RFC 5322 message as far as it can be read; never raises."""
+    """A raw RFC 5322 message as far as it can be read; never raises. A body too deep or too
+    odd to read (a MIME bomb) keeps its headers: who wrote, what about, which Message-ID."""
     problems: list[str] = []
     try:
         message = BytesParser(policy=policy.default).parsebytes(raw)
+        problems += [f"MIME defect: {type(d).__name__}" for d in message.defects][:5]
+        return _read(message, problems)
     except Exception as error:  # the parser is lenient; this is the last resort
+        problems.append(f"unreadable body: {type(error).__name__}")
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw, headersonly=True)
+    except Exception as error:
         return Mail(None, "", "", None, (), None, "", problems=(f"unreadable: {error}",))
-    problems += [f"MIME defect: {type(d).__name__}" for d in message.defects][:5]
+    name, address = _from(message, problems)
+    subject = " ".join(_header(message, "subject", problems).split())[:998]
+    message_id = _first_id(_header(message, "message-id", problems))
+    return Mail(message_id, subject, address, name, (), None, "", problems=tuple(problems))
+
+
+def _read(message: Message, problems: list[str]) -> Mail:
     name, address = _from(message, problems)
     body, body_parts = _body(message, problems)
     return Mail(
@@ -95,18 +119,9 @@ def read_mail(raw: bytes) -> Mail:
         references=tuple(_ids(_header(message, "references", problems))[-MAX_REFERENCES:]),
         parts=tuple(_attachments(message, body_parts, problems)),
         headers={
-            name: value
-            for name in (
-                "auto-submitted",
-                "precedence",
-                "list-id",
-                "list-unsubscribe",
-                "x-auto-response-suppress",
-                "x-autoreply",
-                "x-autorespond",
-                "return-path",
-            )
-            if (value := _header(message, name, problems))
+            header: value
+            for header in DECIDING_HEADERS
+            if (value := _header(message, header, problems))
         },
         problems=tuple(problems),
         report=message.get_content_type() == "multipart/report",
@@ -203,6 +218,9 @@ def _body(message: Message, problems: list[str]) -> tuple[str, set[int]]:
 def _attachments(message: Message, body: set[int], problems: list[str]) -> list[Part]:
     found: list[Part] = []
     for number, part in enumerate(message.walk()):
+        if number >= MAX_PARTS:
+            problems.append(f"more than {MAX_PARTS} MIME parts: the rest is in the original")
+            break
         if part.is_multipart() or id(part) in body:
             continue
         kind = part.get_content_type()
