@@ -3,6 +3,7 @@ threading keys, SES's notifications, and the mail we write."""
 
 from __future__ import annotations
 
+import json
 from email import policy
 from email.parser import BytesParser
 from typing import Any
@@ -202,3 +203,23 @@ def test_parts_nested_past_any_reason_keep_the_headers() -> None:
     ).encode()
     mail = email.read_mail(raw)
     assert (mail.from_address, mail.subject) == ("deep@example.com", "nested")
+
+
+def test_mailboxes_map_to_directions_and_each_to_one() -> None:
+    from helpdesk.settings import ConfigError, Settings, load_config
+
+    config = {
+        "directions": [
+            {"id": "d1", "email": {"mailboxes": ["Help@D1.example"], "signature": "D1"}},
+        ]
+    }
+    settings = Settings(config=load_config(json.dumps(config)), email_mailbox="s@d0.example")
+    assert settings.direction_for_mailbox("help@d1.example") == "d1"
+    assert settings.direction_for_mailbox("S@d0.example") == "d0"  # the default direction's
+    assert settings.direction_for_mailbox("other@d1.example") is None
+    assert settings.own_mailboxes() == {"help@d1.example", "s@d0.example"}
+    twice = {"directions": [{"id": a, "email": {"mailboxes": ["x@y.example"]}} for a in "ab"]}
+    with pytest.raises(ConfigError, match="mail to it must go to one direction"):
+        load_config(json.dumps(twice))
+    with pytest.raises(ConfigError, match="not an e-mail address"):
+        load_config(json.dumps({"directions": [{"id": "a", "email": {"mailboxes": ["x"]}}]}))

@@ -591,10 +591,17 @@ class HelpdeskConfig(_Config):
     @classmethod
     def _unique(cls, directions: list[DirectionConfig]) -> list[DirectionConfig]:
         seen: set[str] = set()
+        mailboxes: dict[str, str] = {}
         for direction in directions:
             if direction.id in seen:
                 raise ValueError(f"direction {direction.id!r} is configured twice")
             seen.add(direction.id)
+            for mailbox in direction.email.mailboxes:
+                if mailboxes.setdefault(mailbox, direction.id) != direction.id:
+                    raise ValueError(
+                        f"mailbox {mailbox!r} belongs to {mailboxes[mailbox]!r} and "
+                        f"{direction.id!r}: mail to it must go to one direction"
+                    )
         return directions
 
 
