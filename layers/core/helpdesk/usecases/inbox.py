@@ -222,7 +222,7 @@ class Inbox:
             if active or message.quiet:
                 ticket = change.ticket.model_copy(
                     update={"incident_ids": [entry["id"] for entry in active]}
-                    | ({"flags": ["no_auto_reply"]} if message.quiet else {})
+                    | ({"flags": [*change.ticket.flags, "no_auto_reply"]} if message.quiet else {})
                 )
                 change = tickets.TicketChange(ticket, change.history, change.messages, change.jobs)
             texts = config.client_texts()
