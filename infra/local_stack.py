@@ -454,16 +454,27 @@ class LocalStack:
 
         self.mail_dir = self.state_dir / "mail"
         self.mail_dir.mkdir(parents=True, exist_ok=True)
-        for kept in sorted(self.mail_dir.glob("*.eml")):  # moto's S3 lives in memory only
-            self.s3.put_object(
-                Bucket=MAIL_BUCKET, Key=f"inbound/{kept.stem}", Body=kept.read_bytes()
-            )
+        self.restore_mail()
         handler = Handler(
             accepts=lambda address: get_settings().direction_for_mailbox(address) is not None,
             deliver=self.receive_mail,
         )
         self.smtp = SmtpServer(self.ports.smtp, handler)
         self.smtp.start()
+
+    def restore_mail(self) -> None:
+        """moto's S3 lives in memory: the kept raw mails go back, and their attachments under
+        the keys the intake gave them, so the links on stored messages still lead somewhere."""
+        from helpdesk.channels.email import read_mail
+        from helpdesk.usecases.email_intake import EmailIntake, S3Objects, event_id
+
+        intake = EmailIntake(objects=S3Objects(self.s3))
+        for kept in sorted(self.mail_dir.glob("*.eml")):
+            raw, key = kept.read_bytes(), f"inbound/{kept.stem}"
+            self.s3.put_object(Bucket=MAIL_BUCKET, Key=key, Body=raw)
+            mail = read_mail(raw)
+            dedupe_key = event_id(mail.message_id, kept.stem)
+            intake.keep_attachments(MAIL_BUCKET, key, dedupe_key, mail.parts)
 
     def receive_mail(self, raw: bytes, recipients: list[str], sender: str) -> str:
         """What SES receiving does: the raw mail into the bucket, then the notification."""

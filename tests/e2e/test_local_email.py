@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
-from tests.e2e.conftest import RunningStack
+from tests.e2e.conftest import RunningStack, start_stack
 from tests.e2e.test_local_stack import wait_for
 
 MAILBOX = "support@helpdesk.local"  # the local stack's default direction's mailbox
@@ -27,12 +29,13 @@ def mails(stack: RunningStack) -> list[dict[str, Any]]:
 
 
 def test_a_mail_becomes_a_ticket_and_the_conversation_stays_threaded(
-    stack: RunningStack,
+    stack: RunningStack, tmp_path: Path
 ) -> None:
     first = EmailMessage()
     first["From"], first["To"] = "Anna <anna@example.com>", MAILBOX
     first["Subject"], first["Message-ID"] = "Payment fails", "<first-1@example.com>"
     first.set_content("It says error 500.")
+    first.add_attachment(b"\x89PNG screenshot", maintype="image", subtype="png", filename="s.png")
     send(stack, first)
     stranger = EmailMessage()
     stranger["From"], stranger["To"], stranger["Subject"] = "a@example.com", "x@else.example", "hi"
@@ -78,3 +81,22 @@ def test_a_mail_becomes_a_ticket_and_the_conversation_stays_threaded(
     inbound = wait_for(lambda: [m for m in conversation() if m["kind"] == "inbound"][1:] or None)
     assert inbound[0]["text"] == "Works now, thanks!"
     assert inbound[0]["email"]["subject"] == "Re: whatever the client's program writes"
+
+    # a restart keeps the original and its attachment where the message points (moto's S3
+    # lives in memory; the stack keeps the raw mail in its state directory)
+    stack.stop()
+    again = start_stack(tmp_path / "state")
+    try:
+        found = requests.get(f"{again.api}/tickets/{ticket}", headers=agent, timeout=10).json()
+        (attachment,) = found["messages"][0]["attachments"]
+        bucket, key = attachment["file_id"].removeprefix("s3://").split("/", 1)
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=again.moto,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == b"\x89PNG screenshot"
+    finally:
+        again.stop()

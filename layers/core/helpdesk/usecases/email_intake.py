@@ -119,7 +119,7 @@ class EmailIntake:
             press = ButtonPress("email", key, mailbox, sender, rating, mail.sent_at or note.at)
             return self.inbox.receive([press])[0]
         quiet = distrust or email.auto_reason(mail, settings.own_mailboxes())
-        attachments = self._attachments(note, key, mail.parts)
+        attachments = self.keep_attachments(note.bucket, note.key, key, mail.parts)
         details: dict[str, Any] = {
             "subject": mail.subject,
             "message_id": mail.message_id,
@@ -167,8 +167,8 @@ class EmailIntake:
                 return str(record["ticket_id"])
         return email.subject_ticket(mail.subject)
 
-    def _attachments(
-        self, note: Received, key: str, parts: tuple[email.Part, ...]
+    def keep_attachments(
+        self, bucket: str, raw_key: str, key: str, parts: tuple[email.Part, ...]
     ) -> tuple[Attachment, ...]:
         """Each part copied beside the raw message under a key made from the mail's dedupe
         key, so a redelivery writes the same objects again (harmless)."""
@@ -184,7 +184,7 @@ class EmailIntake:
                 stored.append(
                     Attachment(
                         kind,
-                        f"s3://{note.bucket}/{note.key}",
+                        f"s3://{bucket}/{raw_key}",
                         caption,
                         part.mime_type,
                         part.file_name,
@@ -196,11 +196,11 @@ class EmailIntake:
             object_key = (
                 f"{ATTACHMENTS_PREFIX}{key.removeprefix('email:')}/{number}-{part.file_name}"
             )
-            self.objects.put(note.bucket, object_key, part.data, part.mime_type)
+            self.objects.put(bucket, object_key, part.data, part.mime_type)
             stored.append(
                 Attachment(
                     kind,
-                    f"s3://{note.bucket}/{object_key}",
+                    f"s3://{bucket}/{object_key}",
                     caption,
                     part.mime_type,
                     part.file_name,
