@@ -100,7 +100,7 @@ e2e: $(VENV)/.dev console/dist/index.html ## the local stack over HTTP, and the 
 test: lint console/dist/index.html ## lint, then every test suite (unit, integration, end-to-end, browser)
 	$(PY) -m pytest tests
 
-bench: $(VENV)/.dev console/dist/index.html ## AWS calls, write units, handler times per event; local stack latency; sweeps; console; incident notices; staff topics; kb search
+bench: $(VENV)/.dev console/dist/index.html ## AWS calls, write units, handler times per event; local stack latency; sweeps; console; incident notices; staff topics; kb search; e-mail
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.local_stack
 	$(PY) -m benchmarks.sweeps
@@ -109,6 +109,7 @@ bench: $(VENV)/.dev console/dist/index.html ## AWS calls, write units, handler t
 	$(PY) -m benchmarks.reports
 	$(PY) -m benchmarks.topics
 	$(PY) -m benchmarks.kb
+	$(PY) -m benchmarks.email
 
 soak: $(VENV)/.run ## loopback load test of the local stack (SOAK_RATE=20 SOAK_SECONDS=60); not in make test
 	$(PY) -m benchmarks.soak

@@ -26,6 +26,7 @@ import mimetypes
 import os
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -51,6 +52,7 @@ from infra.lambda_runtime import (
     scheduled_event,
     sqs_event,
 )
+from infra.mail import Handler, SmtpServer, receipt_event, ses_id
 from infra.provision import provision
 from infra.sandbox import LoopbackHTTPServer, SandboxServer
 from infra.stack_lock import StackLock
@@ -73,7 +75,13 @@ COMPACT_AFTER_ENTRIES = int(os.environ.get("LOCAL_COMPACT_ENTRIES", "2000"))
 COMPACT_EVERY_SECONDS = 60  # fold a quiet journal in too, so restarts replay little
 RETRY_SAVE_SECONDS = 10
 STOP_WITHIN_SECONDS = 10  # after this, exit anyway: the journal already holds every write
-PORT_VARIABLES = {"api": "LOCAL_PORT", "sandbox": "SANDBOX_PORT", "moto": "MOTO_PORT"}
+PORT_VARIABLES = {
+    "api": "LOCAL_PORT",
+    "sandbox": "SANDBOX_PORT",
+    "moto": "MOTO_PORT",
+    "smtp": "SMTP_PORT",
+}
+MAIL_BUCKET = "helpdesk-local-mail"
 CONSOLE_DIR = ROOT / "console" / "dist"
 USER_ID = re.compile(r"^[A-Za-z0-9@._+:-]{1,128}$")  # as the API's assignee (http/bodies.py)
 # What the deployed console gets from CloudFront (template.yaml, ConsoleSecurityHeaders),
@@ -93,6 +101,7 @@ class Ports:
     api: int = 3000
     sandbox: int = 3001
     moto: int = 5005
+    smtp: int = 2525
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> Ports:
@@ -147,6 +156,8 @@ def dev_defaults(ports: Ports) -> dict[str, str]:
         "GENERIC_TRACKER_SECRET": "local-generic-tracker-secret",
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{ports.api}",
         "SANDBOX_URL": sandbox,
+        "EMAIL_MAILBOX": "support@helpdesk.local",
+        "EMAIL_OUTBOX_URL": f"{sandbox}/email",
         "POWERTOOLS_TRACE_DISABLED": "1",
     }
 
@@ -233,6 +244,7 @@ class LocalStack:
         self.engine = Engine(ports.moto, ports.api_origins(), self.state)
         self.sandbox = SandboxServer(ports.sandbox, ports.api_origins())
         self.http: LoopbackHTTPServer | None = None
+        self.smtp: SmtpServer | None = None
         self.last_compaction = time.monotonic()
         self.compaction_lock = threading.Lock()
         self.save_failed = False
@@ -249,6 +261,7 @@ class LocalStack:
             ("api", self._bind_api),
             ("sandbox", self.sandbox.bind),
             ("moto", self.engine.bind),
+            ("smtp", self._check_smtp),
         ):
             try:
                 open_socket()
@@ -262,6 +275,12 @@ class LocalStack:
 
     def _bind_api(self) -> None:
         self.http = LoopbackHTTPServer(("127.0.0.1", self.ports.api), self._handler())
+
+    def _check_smtp(self) -> None:
+        """The SMTP port is free now (aiosmtpd binds it itself when the stack starts)."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", self.ports.smtp))
 
     def close_sockets(self) -> None:
         for server in (self.http, self.sandbox.server, self.engine.server):
@@ -292,7 +311,9 @@ class LocalStack:
             name: boto3.client("sns").create_topic(Name=f"helpdesk-local-{name}")["TopicArn"]
             for name in ("ProblemCallsTopic", "BudgetAlertsTopic", "AlarmTopic")
         }
-        references = {"Table": TABLE_NAME, **self.queue_urls, **topics}
+        self.s3 = boto3.client("s3")
+        self.s3.create_bucket(Bucket=MAIL_BUCKET)
+        references = {"Table": TABLE_NAME, "MailBucket": MAIL_BUCKET, **self.queue_urls, **topics}
         references.update({f"{name}.Arn": arn for name, arn in self.queue_arns.items()})
         self.configure_environment(references)
 
@@ -425,6 +446,45 @@ class LocalStack:
                 self.invoker.invoke(function, scheduled_event(f"{function}-schedule"))
             except Exception:
                 log.exception("%s failed on its schedule", function)
+
+    # -- e-mail (infra/mail.py) -----------------------------------------------------------
+
+    def start_smtp(self) -> None:
+        from helpdesk.settings import get_settings
+
+        self.mail_dir = self.state_dir / "mail"
+        self.mail_dir.mkdir(parents=True, exist_ok=True)
+        self.restore_mail()
+        handler = Handler(
+            accepts=lambda address: get_settings().direction_for_mailbox(address) is not None,
+            deliver=self.receive_mail,
+        )
+        self.smtp = SmtpServer(self.ports.smtp, handler)
+        self.smtp.start()
+
+    def restore_mail(self) -> None:
+        """moto's S3 lives in memory: the kept raw mails go back, and their attachments under
+        the keys the intake gave them, so the links on stored messages still lead somewhere."""
+        from helpdesk.channels.email import read_mail
+        from helpdesk.usecases.email_intake import EmailIntake, S3Objects, event_id
+
+        intake = EmailIntake(objects=S3Objects(self.s3))
+        for kept in sorted(self.mail_dir.glob("*.eml")):
+            raw, key = kept.read_bytes(), f"inbound/{kept.stem}"
+            self.s3.put_object(Bucket=MAIL_BUCKET, Key=key, Body=raw)
+            mail = read_mail(raw)
+            dedupe_key = event_id(mail.message_id, kept.stem)
+            intake.keep_attachments(MAIL_BUCKET, key, dedupe_key, mail.parts)
+
+    def receive_mail(self, raw: bytes, recipients: list[str], sender: str) -> str:
+        """What SES receiving does: the raw mail into the bucket, then the notification."""
+        message_id = ses_id()
+        (self.mail_dir / f"{message_id}.eml").write_bytes(raw)
+        key = f"inbound/{message_id}"
+        self.s3.put_object(Bucket=MAIL_BUCKET, Key=key, Body=raw)
+        event = receipt_event(MAIL_BUCKET, key, message_id, recipients, sender)
+        result = self.invoker.invoke("EmailIntakeFunction", event) or {}
+        return ", ".join(result.get("handled") or ["ignored"])
 
     # -- HTTP ---------------------------------------------------------------------------
 
@@ -649,6 +709,7 @@ class LocalStack:
             for expression in spec.schedules:
                 self._thread(self.run_schedule, name, expression)
         self._thread(self.compaction_loop)
+        self.start_smtp()
         assert self.http is not None
         http = self.http
         threading.Thread(target=http.serve_forever, args=(0.2,), daemon=True).start()
@@ -664,6 +725,9 @@ class LocalStack:
             f"  sandbox        http://127.0.0.1:{self.ports.sandbox}/outbox  "
             "(what would have been sent to Telegram / WhatsApp / clients)",
             f"  AWS (moto)     http://127.0.0.1:{self.ports.moto}  table {TABLE_NAME}",
+            f"  SMTP           127.0.0.1:{self.ports.smtp}  mail to "
+            f"{os.environ.get('EMAIL_MAILBOX') or 'the configured mailboxes'} becomes tickets; "
+            "replies show in the sandbox's outbox",
             f"  state          {self.state_dir}  ({restored} items and writes restored; "
             "every write is journaled; make reset empties)",
             "  token          make token ROLE=agent   (agent, lead, commander, finance)",
@@ -675,6 +739,8 @@ class LocalStack:
     def stop(self) -> None:
         """Stop promptly: no new requests, workers get a short grace, then a last save."""
         self.stopping.set()
+        if self.smtp is not None:
+            self.smtp.stop()
         if self.http is not None:
             self.http.shutdown()
             self.http.server_close()

@@ -20,6 +20,7 @@ be able to read the outbox or steer the sandbox.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import re
@@ -148,6 +149,8 @@ class SandboxServer:
                 return int(failure["status"]), failure.get("body") or _failure_body(path, failure)
             if not isinstance(body, dict):
                 return 400, _bad_request(path, "the body must be a JSON object")
+            if path == "/email":  # mail the helpdesk would have sent through SES
+                return self._mail(body)
             if _WHATSAPP.match(path):
                 refusal = self._whatsapp_refusal(body, now)
                 if refusal is not None:
@@ -165,6 +168,19 @@ class SandboxServer:
             return 200, {"ok": True, "result": result}
         if path.startswith("/whatsapp/"):
             return 200, _whatsapp_result(body, message_id)
+        return 200, {"ok": True, "message_id": message_id}
+
+    def _mail(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Record a mail as a person reads it (headers, both parts); the caller holds the lock."""
+        from infra.mail import mail_summary
+
+        try:
+            summary = mail_summary(base64.b64decode(str(body.get("raw", "")), validate=True))
+        except (ValueError, TypeError) as error:
+            return 400, _error("bad_request", f"raw must be a base64 RFC 5322 message: {error}")
+        message_id = next(self.ids)
+        mail = {"from": body.get("from"), "to": body.get("to"), **summary}
+        self.sent.append({"path": "/email", "body": mail, "message_id": message_id})
         return 200, {"ok": True, "message_id": message_id}
 
     def _whatsapp_refusal(self, body: dict[str, Any], now: datetime) -> dict[str, Any] | None:

@@ -176,8 +176,8 @@ export function ctrlEnter(event: KeyboardEvent): void {
 export const STATUSES = ["new", "open", "on_hold", "resolved", "closed"];
 export const CATEGORIES = ["question", "suggestion", "problem", "complaint", "feedback"];
 export const PRIORITIES = ["low", "normal", "high", "urgent"];
-export const CHANNELS = ["telegram", "whatsapp", "phone", "manual", "sandbox"];
-export const FLAGS = ["needs_callback", "missed_call", "problem_call", "delivery_failed"];
+export const CHANNELS = ["telegram", "whatsapp", "email", "phone", "manual", "sandbox"];
+export const FLAGS = ["needs_callback", "missed_call", "problem_call", "delivery_failed", "no_auto_reply"];
 
 export function Options(props: { values: string[]; blank?: string }) {
   return (

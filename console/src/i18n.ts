@@ -52,6 +52,7 @@ const en = {
   no_tickets: "No tickets match.",
   ticket: "Ticket",
   subject: "Subject",
+  no_auto_reply: "No automatic answer",
   client: "Client",
   due: "Answer by",
   created: "Created",
@@ -365,6 +366,7 @@ const ru: Record<Key, string> = {
   no_tickets: "Нет подходящих обращений.",
   ticket: "Обращение",
   subject: "Тема",
+  no_auto_reply: "Без автоответа",
   client: "Клиент",
   due: "Ответить до",
   created: "Создано",
@@ -643,6 +645,8 @@ const enumsRu: Record<string, string> = {
   phone: "телефон",
   manual: "вручную",
   sandbox: "песочница",
+  email: "почта",
+  no_auto_reply: "без автоответа",
   needs_callback: "перезвонить",
   missed_call: "пропущенный звонок",
   problem_call: "проблемный звонок",
@@ -662,6 +666,8 @@ const enumsEn: Record<string, string> = {
   delivery_failed: "delivery failed",
   telegram: "Telegram",
   whatsapp: "WhatsApp",
+  email: "e-mail",
+  no_auto_reply: "no automatic answer",
 };
 
 const dictionaries: Record<Lang, Record<Key, string>> = { ru, en };

@@ -61,7 +61,16 @@ export type Ticket = TicketSummary & {
   waiting_on_client: boolean;
 };
 
-export type Attachment = { kind?: string; file_name?: string | null; caption?: string | null; mime_type?: string | null };
+export type Attachment = {
+  kind?: string;
+  file_name?: string | null;
+  caption?: string | null;
+  mime_type?: string | null;
+  size?: number | null; // bytes (e-mail)
+  note?: string | null; // why it is kept only in the original (e-mail)
+};
+// What an e-mail message keeps of its headers (issue 21).
+export type MailDetails = { subject?: string; flagged?: string; no_auto_reply?: string; problems?: string[] };
 
 export type Message = {
   id: string;
@@ -76,6 +85,7 @@ export type Message = {
   last_error: string | null;
   edited: boolean;
   buttons: { label?: string; data?: string }[];
+  email?: MailDetails | null;
 };
 
 export type HistoryEntry = {

@@ -32,6 +32,7 @@ class RunningStack:
     env: dict[str, str]
     log: Path
     moto: str = ""
+    smtp_port: int = 0
 
     def token(self, role: str, subject: str | None = None) -> str:
         command = [sys.executable, "-m", "infra.dev_auth", role, *([subject] if subject else [])]
@@ -56,7 +57,7 @@ class RunningStack:
 def start_stack(state_dir: Path, extra_env: dict[str, str] | None = None) -> RunningStack:
     """The stack as `make run` starts it; its output goes to a file (a pipe nobody reads
     would fill up and block the stack's logging)."""
-    ports = {"LOCAL_PORT": free_port(), "SANDBOX_PORT": free_port(), "MOTO_PORT": free_port()}
+    ports = {name: free_port() for name in ("LOCAL_PORT", "SANDBOX_PORT", "MOTO_PORT", "SMTP_PORT")}
     state_dir.parent.mkdir(parents=True, exist_ok=True)
     log = state_dir.parent / f"stack-{time.monotonic_ns()}.log"
     env = {
@@ -82,6 +83,7 @@ def start_stack(state_dir: Path, extra_env: dict[str, str] | None = None) -> Run
         env,
         log,
         f"http://127.0.0.1:{ports['MOTO_PORT']}",
+        ports["SMTP_PORT"],
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

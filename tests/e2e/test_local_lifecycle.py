@@ -48,7 +48,10 @@ def test_a_second_stack_and_reset_are_refused_while_the_first_runs(tmp_path: Pat
 
         other_ports = {
             **first.env,
-            **{name: str(free_port()) for name in ("LOCAL_PORT", "SANDBOX_PORT", "MOTO_PORT")},
+            **{
+                name: str(free_port())
+                for name in ("LOCAL_PORT", "SANDBOX_PORT", "MOTO_PORT", "SMTP_PORT")
+            },
         }
         same_state = run([sys.executable, "-m", "infra.local_stack"], other_ports)
         assert same_state.returncode != 0

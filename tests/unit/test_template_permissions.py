@@ -23,6 +23,7 @@ FUNCTIONS = [
     "SlaSweepFunction",
     "MissedCallSweepFunction",
     "TableExportFunction",
+    "EmailIntakeFunction",
 ]
 # Send no jobs: reports read counters; the export hands the table to DynamoDB's own export.
 READ_ONLY = ["ReportingFunction", "TableExportFunction", "KbFunction"]
@@ -74,6 +75,7 @@ TABLE_ACCESS: dict[str, set[tuple[str, Any]]] = {
     "TableExportFunction": {("dynamodb:ExportTableToPointInTime", "Table")},
     "MessengerWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     "CallWebhookFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
+    "EmailIntakeFunction": {(a, "Table") for a in {"dynamodb:GetItem", *ITEM_WRITES}},
     # the task's links (Query on TASK#<key>), then each ticket through the desk
     "TrackerWebhookFunction": {
         (a, "Table") for a in {"dynamodb:GetItem", "dynamodb:Query", *ITEM_WRITES}
@@ -133,6 +135,7 @@ SECRETS: dict[str, dict[str, str]] = {
         "WHATSAPP_ACCESS_TOKEN_SECRET_ARN": "WhatsAppAccessTokenArn",
     },
     "OutboxSweepFunction": {},
+    "EmailIntakeFunction": {},
     "SlaSweepFunction": {},
     "MissedCallSweepFunction": {},
 }
@@ -255,6 +258,10 @@ def test_every_function_reads_the_one_config_object_and_nothing_else_in_s3(name:
     exports = [
         (["s3:AbortMultipartUpload", "s3:PutObject"], {"Fn::Sub": "${ExportBucket.Arn}/exports/*"})
     ]
+    mail = [
+        (["s3:GetObject"], {"Fn::Sub": "${MailBucket.Arn}/inbound/*"}),
+        (["s3:PutObject"], {"Fn::Sub": "${MailBucket.Arn}/attachments/*"}),
+    ]
     assert [(sorted(actions(s)), s["Resource"]) for s in s3] == [
         (
             ["s3:GetObject", "s3:GetObjectVersion"],
@@ -262,6 +269,7 @@ def test_every_function_reads_the_one_config_object_and_nothing_else_in_s3(name:
         ),
         (["s3:ListBucket"], {"Fn::GetAtt": ["ConfigBucket", "Arn"]}),
         *(exports if name == "TableExportFunction" else []),  # where DynamoDB writes it
+        *(mail if name == "EmailIntakeFunction" else []),  # SES's raw mail, its attachments
     ]
     listing = s3[1]["Condition"]
     assert listing == {"StringEquals": {"s3:prefix": {"Ref": "HelpdeskConfigKey"}}}
@@ -332,3 +340,22 @@ def test_environment_variables_go_only_where_they_are_used() -> None:
     for name in ("TicketsFunction", "MessengerWebhookFunction", "CallWebhookFunction"):
         assert "PROBLEM_CALLS_TOPIC_ARN" not in environment(name)
         assert "TELEGRAM_API_BASE" not in environment(name)
+
+
+def test_only_the_dispatcher_sends_mail_and_only_from_the_domain() -> None:
+    for name in FUNCTIONS:
+        ses = [
+            (condition, s)
+            for condition, s in statements(name)
+            if any(a.startswith("ses:") for a in actions(s))
+        ]
+        if name != "DispatcherFunction":
+            assert ses == []
+            continue
+        ((condition, statement),) = ses
+        assert condition == "HasEmailDomain"
+        assert sorted(actions(statement)) == ["ses:SendEmail", "ses:SendRawEmail"]
+        assert [r["Fn::Sub"].rsplit(":", 1)[-1] for r in statement["Resource"]] == [
+            "identity/${EmailDomain}",
+            "configuration-set/${MailConfigurationSet}",
+        ]

@@ -20,7 +20,7 @@ import type { Call, Conversation, HistoryEntry, Message, Ticket as TicketT } fro
 import { ComplaintReply, KnowledgePanel, w } from "./Knowledge";
 
 // Channels a written reply can reach; phone and hand-opened tickets are answered by a call.
-const WRITTEN = ["telegram", "whatsapp", "sandbox"];
+const WRITTEN = ["telegram", "whatsapp", "sandbox", "email"];
 
 type Outcome = { error?: ApiError | null; conflict?: boolean; done?: boolean };
 type Act = (form: string, method: string, path: string, body: Record<string, unknown>) => Promise<boolean>;
@@ -206,6 +206,16 @@ function MessageItem(props: { message: Message }) {
           </span>
         )}
       </p>
+      {message.email?.subject && (
+        <p class="message-subject">
+          {t("subject")}: <strong>{message.email.subject}</strong>
+        </p>
+      )}
+      {message.email?.no_auto_reply && (
+        <p class="muted small message-flag" data-flag="no_auto_reply">
+          {t("no_auto_reply")}: {message.email.flagged || message.email.no_auto_reply}
+        </p>
+      )}
       <p class="message-text">{message.text}</p>
       {message.attachments.length > 0 && (
         <ul class="attachments">
@@ -213,6 +223,8 @@ function MessageItem(props: { message: Message }) {
             <li key={index}>
               {t("attachment")}: {attachment.file_name || attachment.kind || "?"}
               {attachment.caption ? ` — ${attachment.caption}` : ""}
+              {attachment.size ? ` (${Math.max(1, Math.round(attachment.size / 1024))} KB)` : ""}
+              {attachment.note ? ` — ${attachment.note}` : ""}
             </li>
           ))}
         </ul>

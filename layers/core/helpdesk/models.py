@@ -83,6 +83,7 @@ class Channel(StrEnum):
     PHONE = "phone"  # calls: nothing written is sent; agents call back
     MANUAL = "manual"  # opened by an agent (a walk-in, a letter): nothing is sent
     SANDBOX = "sandbox"  # the local stack's stand-in client: sends land in its outbox
+    EMAIL = "email"  # SES in and out (channels/email.py)
 
 
 class MessageKind(StrEnum):
@@ -185,6 +186,7 @@ class Message(BaseModel):
     attempts: int = 0  # send attempts the dispatcher made
     last_error: str | None = None  # why the last attempt did not send (it is tried again)
     origin: str | None = None  # "topic": written by staff in the ticket's Telegram topic
+    email: dict[str, Any] | None = None  # e-mail only: subject, Message-ID, references, verdicts
 
 
 class HistoryEntry(BaseModel):

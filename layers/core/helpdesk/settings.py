@@ -472,6 +472,23 @@ class WhatsAppTemplate(_Config):
     language: str = Field(default="ru", min_length=2, max_length=15)
 
 
+class EmailConfig(_Config):
+    """A direction's e-mail: the mailboxes clients write to (the first one sends), the name
+    shown as the sender, and the signature under every message we send."""
+
+    mailboxes: list[str] = Field(default_factory=list)
+    sender_name: str = Field(default="", max_length=100)
+    signature: str = Field(default="", max_length=2000)
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _addresses(cls, mailboxes: list[str]) -> list[str]:
+        for mailbox in mailboxes:
+            if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", mailbox):
+                raise ValueError(f"{mailbox!r} is not an e-mail address")
+        return [mailbox.lower() for mailbox in mailboxes]
+
+
 class DirectionConfig(_Config):
     """One business line: its numbers, bots, texts and thresholds."""
 
@@ -519,6 +536,7 @@ class DirectionConfig(_Config):
     complaint_reply: dict[Literal["thank", "why_it_matters", "apology", "action"], str] = Field(
         default_factory=dict
     )
+    email: EmailConfig = Field(default_factory=EmailConfig)
 
     @field_validator("timezone")
     @classmethod
@@ -617,10 +635,17 @@ class HelpdeskConfig(_Config):
     @classmethod
     def _unique(cls, directions: list[DirectionConfig]) -> list[DirectionConfig]:
         seen: set[str] = set()
+        mailboxes: dict[str, str] = {}
         for direction in directions:
             if direction.id in seen:
                 raise ValueError(f"direction {direction.id!r} is configured twice")
             seen.add(direction.id)
+            for mailbox in direction.email.mailboxes:
+                if mailboxes.setdefault(mailbox, direction.id) != direction.id:
+                    raise ValueError(
+                        f"mailbox {mailbox!r} belongs to {mailboxes[mailbox]!r} and "
+                        f"{direction.id!r}: mail to it must go to one direction"
+                    )
         return directions
 
 
@@ -673,6 +698,10 @@ class Settings(BaseModel):
     generic_tracker_secret: SecretStr | None = None
     public_base_url: str | None = None
     sandbox_url: str | None = None  # the local stack's stand-in client (never deployed)
+    email_mailbox: str | None = None  # the default direction's mailbox (more in HELPDESK_CONFIG)
+    email_bucket: str | None = None  # raw inbound mail and its attachments
+    email_configuration_set: str | None = None  # SES: bounces and complaints to our topic
+    email_outbox_url: str | None = None  # set: mail goes there (the local sandbox), not to SES
     config: HelpdeskConfig = Field(default_factory=HelpdeskConfig)
 
     @field_validator("zadarma_timezone")
@@ -737,6 +766,23 @@ class Settings(BaseModel):
     def staff_groups(self) -> list[str]:
         return [d.staff_group.chat_id for d in self.config.directions if d.staff_group]
 
+    def direction_for_mailbox(self, address: str) -> str | None:
+        """None means: not one of our mailboxes, ignore the mail."""
+        address = address.lower()
+        for direction in self.config.directions:
+            if address in direction.email.mailboxes:
+                return direction.id
+        if self.email_mailbox and address == self.email_mailbox.lower():
+            return self.default_direction
+        return None
+
+    def own_mailboxes(self) -> frozenset[str]:
+        """Every mailbox we send from or receive at: mail from these is never a client's."""
+        mailboxes = {m for d in self.config.directions for m in d.email.mailboxes}
+        return frozenset(
+            {*mailboxes, *([self.email_mailbox.lower()] if self.email_mailbox else [])}
+        )
+
     def own_telegram_bot_id(self) -> str:
         if self.telegram_bot_id:
             return self.telegram_bot_id
@@ -778,6 +824,10 @@ _ENV_NAMES = {
     "generic_tracker_secret": "GENERIC_TRACKER_SECRET",
     "public_base_url": "PUBLIC_BASE_URL",
     "sandbox_url": "SANDBOX_URL",
+    "email_mailbox": "EMAIL_MAILBOX",
+    "email_bucket": "EMAIL_BUCKET",
+    "email_configuration_set": "EMAIL_CONFIGURATION_SET",
+    "email_outbox_url": "EMAIL_OUTBOX_URL",
 }
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,8 @@ class Attachment:
     caption: str | None = None
     mime_type: str | None = None
     file_name: str | None = None
+    size: int | None = None  # bytes, when the provider tells it (e-mail)
+    note: str | None = None  # why it is not stored as it came (too large: in the original)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,13 @@ class InboundMessage:
     sender_phone: str | None = None  # E.164 with '+', when the provider tells it
     attachments: tuple[Attachment, ...] = ()
     edited: bool = False
+    # E-mail (channels/email.py): the ticket its headers or subject name, the subject, why
+    # nothing automatic may answer it (an auto-reply, a list, spam), and what the message
+    # keeps of its headers.
+    ticket_hint: str | None = None
+    subject: str | None = None
+    quiet: str | None = None
+    details: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,8 @@ class OutboundText:
     template_name: str | None = None  # WhatsApp: approved template for outside the 24h window
     template_language: str | None = None
     template_params: tuple[str, ...] = field(default_factory=tuple)
+    ticket_id: str | None = None  # the stored message this send is (e-mail reads its thread)
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ class ChannelSpec:
     read_webhook: Callable[[Settings, WebhookRequest], list[InboundEvent]] | None
     make_sender: Callable[[Settings, str | None], Sender] | None
     reply_window: timedelta | None = None  # only approved templates outside it
+    greets: bool = True  # a messenger's first contact is greeted; a mail gets only its number
 
 
 def _read_telegram(settings: Settings, request: WebhookRequest) -> list[InboundEvent]:
@@ -125,6 +126,18 @@ def _sandbox_sender(settings: Settings, service_id: str | None) -> Sender:
     return SandboxChannel(settings.sandbox_url)
 
 
+def _email_sender(settings: Settings, service_id: str | None) -> Sender:
+    from helpdesk.channels.mailer import EmailSender, OutboxTransport, SesTransport, StoreContext
+    from helpdesk.store import Store
+
+    transport = (
+        OutboxTransport(settings.email_outbox_url)
+        if settings.email_outbox_url
+        else SesTransport(settings.email_configuration_set)
+    )
+    return EmailSender(StoreContext(settings, Store()), transport)
+
+
 def _phone(message: InboundMessage | ButtonPress) -> str:
     phone = getattr(message, "sender_phone", None)
     return phone or f"+{message.sender_id.lstrip('+')}"
@@ -153,6 +166,16 @@ SPECS: dict[Channel, ChannelSpec] = {
         read_webhook=_read_whatsapp,
         make_sender=_whatsapp_sender,
         reply_window=WHATSAPP_WINDOW,
+    ),
+    Channel.EMAIL: ChannelSpec(
+        Channel.EMAIL,
+        identity_kind="email",  # an address of its own: never merged with phones by itself
+        address_of=lambda message: message.sender_id.lower(),
+        display_address=lambda message: message.sender_id.lower(),
+        direction_for=lambda settings, mailbox: settings.direction_for_mailbox(mailbox),
+        read_webhook=None,  # SES delivers through S3 and SNS: functions/email_intake
+        make_sender=_email_sender,
+        greets=False,
     ),
     Channel.SANDBOX: ChannelSpec(
         Channel.SANDBOX,

@@ -22,6 +22,7 @@ from helpdesk.store.events import Events
 from helpdesk.store.identities import Identities
 from helpdesk.store.kb import Articles
 from helpdesk.store.ledger import Ledger
+from helpdesk.store.mail import Mail
 from helpdesk.store.messages import Messages
 from helpdesk.store.notices import Notices
 from helpdesk.store.provider_messages import ProviderMessages
@@ -59,6 +60,7 @@ class Store:
         self.topics = Topics(self.table)
         self.articles = Articles(self.table)
         self.canned = CannedReplies(self.table)
+        self.mail = Mail(self.table)
 
     def transact(self, writes: Sequence[Write]) -> None:
         self.table.transact(writes)

@@ -22,6 +22,7 @@ article   KB#<direction> / ART#<slug>; its versions VER#<slug>#<revision>  (know
 kb index  KBINDEX#<direction> / #POINTER; CHUNK#<revision>#<i>  (the search index, gzipped)
 kb gap    KBGAP#<direction> / <resolved at>#<number>  (resolved with no article to cover it)
 canned    CANNED#DIR#<direction> | CANNED#USER#<user> / <id>  (canned replies)
+suppress  SUPPRESS#<channel>#<address> / #SUPPRESS (bounced or complained: never sent to)
 """
 
 from __future__ import annotations
@@ -315,3 +316,8 @@ def canned_partition(direction: str | None, owner: str | None) -> str:
 
 def canned(direction: str | None, owner: str | None, reply_id: str) -> Key:
     return {"PK": canned_partition(direction, owner), "SK": reply_id}
+
+
+def suppression(channel: str, address: str) -> Key:
+    """An address nothing may be sent to (an e-mail that bounced for good, a complaint)."""
+    return {"PK": f"SUPPRESS#{channel}#{address.lower()}", "SK": "#SUPPRESS"}

@@ -158,4 +158,6 @@ def outbound_text(message: Message) -> OutboundText:
         template_name=message.template_name,
         template_language=message.template_language,
         template_params=tuple(message.template_params),
+        ticket_id=message.ticket_id,
+        message_id=message.id,
     )

@@ -3,10 +3,11 @@
 A message on an open ticket costs GetItem identity, GetItem ticket and one transaction
 (dedupe record + message + ticket; no SQS call, unless the direction's staff group shows the
 ticket in a topic: then its mark rides in the transaction and one `topic_sync` job follows).
-A first contact adds the counter update and one SQS call (greeting, then acknowledgement, in one ordered job). A redelivery fails the
-transaction on its dedupe record and re-enqueues what the first delivery enqueued, which the
-dispatcher's claim makes harmless; a crash between the transaction and the enqueue is
-repaired the same way by the provider's own retry (and by the outbox sweep).
+A first contact adds the counter update and one SQS call (greeting, then acknowledgement,
+in one ordered job). A redelivery fails the transaction on its dedupe record and re-enqueues
+what the first delivery enqueued, which the dispatcher's claim makes harmless; a crash
+between the transaction and the enqueue is repaired the same way by the provider's own
+retry (and by the outbox sweep).
 """
 
 from __future__ import annotations
@@ -143,6 +144,15 @@ class Inbox:
         now = self.clock()
         inbound = _inbound(message, now)
         ticket = self.store.tickets.find(open_id) if open_id else None
+        if message.ticket_hint and identity and message.ticket_hint != open_id:
+            # An e-mail reply names its ticket (headers, subject): it lands there when the
+            # ticket is this client's in this channel; anyone else's mail starts their own.
+            hinted = self.store.tickets.find(message.ticket_hint)
+            if hinted and (hinted.customer_id, hinted.channel.value) == (
+                identity.get("customer_id"),
+                message.channel,
+            ):
+                ticket = hinted
         if ticket is not None:
             change = tickets.client_wrote(ticket, inbound, now)
             if change is not None:
@@ -206,7 +216,7 @@ class Inbox:
             direction=direction,
             channel=Channel(message.channel),
             customer_id=customer_id,
-            subject=tickets.subject_of(message.text),
+            subject=message.subject or tickets.subject_of(message.text),
             customer_name=message.sender_name or (known.name if known else None),
             customer_address=spec.display_address(message),
             recipient_id=message.sender_id,
@@ -229,9 +239,10 @@ class Inbox:
                 settings,
                 now,
             )
-            if active:
+            if active or message.quiet:
                 ticket = change.ticket.model_copy(
                     update={"incident_ids": [entry["id"] for entry in active]}
+                    | ({"flags": [*change.ticket.flags, "no_auto_reply"]} if message.quiet else {})
                 )
                 change = tickets.TicketChange(ticket, change.history, change.messages, change.jobs)
             texts = config.client_texts()
@@ -242,9 +253,11 @@ class Inbox:
                 "due": sla.due_text(due, config) if due else "",
             }
             outbound = []
-            if not (identity or {}).get(greeted):
+            if spec.greets and not (identity or {}).get(greeted):
                 outbound.append(("greeting", 1))
             outbound.append(("acknowledgement", 2))
+            if message.quiet:  # an auto-reply, a list, spam: no robot answers it
+                outbound = []
             auto = [
                 tickets.outbound_message(
                     change.ticket,
@@ -416,4 +429,5 @@ def _inbound(message: InboundMessage, now: datetime) -> Message:
             {k: v for k, v in vars(a).items() if v is not None} for a in message.attachments
         ],
         edited=message.edited,
+        email=message.details,
     )
