@@ -98,7 +98,7 @@ e2e: $(VENV)/.dev console/dist/index.html ## the local stack over HTTP, and the 
 	$(PY) -m pytest tests/e2e
 
 test: lint console/dist/index.html ## lint, then every test suite (unit, integration, end-to-end, browser)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -n $${TEST_WORKERS:-2} --dist loadfile
 
 bench: $(VENV)/.dev console/dist/index.html ## AWS calls, write units, handler times per event; local stack latency; sweeps; console; incident notices; staff topics; kb search; e-mail
 	$(PY) -m benchmarks.run
