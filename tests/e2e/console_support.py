@@ -94,7 +94,9 @@ def page_fixture(browser: Any) -> Iterator[Any]:
     assert not errors, errors
 
 
-def wait_for[T](check: Callable[[], T | None], timeout: float = 15.0) -> T:
+def wait_for[T](check: Callable[[], T | None], timeout: float = 30.0) -> T:
+    # 30 s: make test runs two files at once on two cores, each with a local stack and a
+    # browser, so the queue's worker may take a while to send (a clean clone once took 15+).
     deadline = time.monotonic() + timeout
     while True:
         result = check()
