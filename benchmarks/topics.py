@@ -145,7 +145,7 @@ def per_message(stack: Stack, fake: FakeProviders) -> list[str]:
     stack.drain()
     (thread,) = fake.topics
     measured(
-        "client message, ticket with a topic (webhook)", lambda: stack.client_writes(7001, "x")
+        "client message on a ticket with a topic (webhook)", lambda: stack.client_writes(7001, "x")
     )
     measured("its topic_sync job: the post", stack.drain)
     measured("staff comment in the topic (webhook)", lambda: stack.staff_writes(thread, "Seen"))
