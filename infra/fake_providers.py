@@ -18,7 +18,7 @@ developer's clicks; this one counts and refuses at scale):
   tested, not assumed. `hold_after` makes the n-th accepted send wait for a release (the
   moment a test kills the sender, with the provider holding a message it has accepted).
 
-Run it alone: `python -m infra.fake_providers --port 3100 --telegram 30 --whatsapp 80`.
+Run it alone: `python -m infra.fake_providers --port 3300 --telegram 30 --whatsapp 80`.
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ class FakeProviders:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--port", type=int, default=3100)
+    parser.add_argument("--port", type=int, default=3300)
     parser.add_argument("--telegram", type=float, default=30)
     parser.add_argument("--whatsapp", type=float, default=80)
     arguments = parser.parse_args()

@@ -806,7 +806,7 @@ def busy_ports_message(busy: list[tuple[str, int]], ports: Ports) -> str:
         f"Cannot start the local stack: port {taken} on 127.0.0.1 is already in use "
         "(another `make run`?). Stop whatever holds it, or choose other ports, e.g.\n"
         f"  {suggestion} LOCAL_STATE_DIR=.local-2 make run\n"
-        "Nothing was started and no file was changed."
+        "Nothing was started and no state was changed."
     )
 
 

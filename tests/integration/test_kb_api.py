@@ -4,6 +4,7 @@ API events into the kb and tickets functions, on moto's table)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -77,6 +78,9 @@ def test_an_article_from_draft_to_published_to_edited_to_taken_off(
 
     status, shown = public.call("GET", "/kb/d0/vhod")
     assert status == 200 and shown["title"] == "Вход в систему"
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", shown["updated_at"]
+    )  # the API's one format
     assert shown["html"] == "<p>Введите <strong>код</strong> из СМС.</p>\n"
     status, headers, page = public.request("GET", "/kb/d0/vhod", headers={"accept": "text/html"})
     assert status == 200 and headers["content-type"].startswith("text/html")

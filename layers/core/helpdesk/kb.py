@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from helpdesk import tickets
 from helpdesk.errors import Forbidden, Unprocessable
-from helpdesk.models import Actor, Ticket, UtcTime
+from helpdesk.models import Actor, Ticket, UtcTime, iso
 from helpdesk.tickets import TicketChange
 
 if TYPE_CHECKING:
@@ -175,7 +175,7 @@ def public_view(article: Article, base_url: str = "") -> dict[str, Any]:
         "body": published.body,
         "html": render(published.body),
         "revision": published.revision,
-        "updated_at": published.published_at,
+        "updated_at": iso(published.published_at),
     }
 
 
