@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from helpdesk import tasks
+from helpdesk import tasks, tickets
 from helpdesk.errors import BadRequest, InvalidTransition, NotFound, Unauthorized
 from helpdesk.models import Actor, Channel, MessageKind, Status, Ticket
 from helpdesk.settings import get_settings
@@ -268,6 +268,20 @@ def test_draft_hands_the_ticket_back_with_the_note_and_a_flag() -> None:
     assert (note.kind, note.text) == (MessageKind.COMMENT, "Task done")
     assert change.jobs == []  # nothing goes to the client
     assert [entry.action for entry in change.history] == ["comment", "task_done"]
+
+
+def test_the_agents_answer_or_resolution_settles_the_returned_task() -> None:
+    returned = tasks.task_done(
+        ticket(Status.ON_HOLD), NOW, actor=TRACKER, note="Task done", resolution=None, resolve=False
+    ).ticket
+    agent = Actor(user_id="agent-1", roles=frozenset({"agent"}))
+    replied = tickets.reply(returned, NOW, actor=agent, text="Fixed, please try again")
+    assert tasks.TASK_DONE_FLAG not in replied.ticket.flags
+    resolved = tickets.resolve(returned, NOW, actor=agent, resolution="fixed")
+    assert tasks.TASK_DONE_FLAG not in resolved.ticket.flags
+    assert resolved.history[0].changes["flags"] == [[tasks.TASK_DONE_FLAG], []]
+    commented = tickets.comment(returned, NOW, actor=agent, text="looking")
+    assert commented.ticket.flags == [tasks.TASK_DONE_FLAG]  # a note is not an answer
 
 
 def test_resolve_resolves_with_the_trackers_resolution() -> None:

@@ -26,7 +26,7 @@ from helpdesk.models import Actor, HistoryEntry, Status, Ticket
 from helpdesk.tickets import TicketChange
 
 TaskKind = Literal["resolved", "reopened"]
-TASK_DONE_FLAG = "task_done"
+TASK_DONE_FLAG = tickets.TASK_DONE_FLAG
 MAX_KEY = 400  # a task key is part of a table key (DynamoDB: 1 KB partition keys)
 
 _GITHUB_HOSTS = ("github.com", "www.github.com")

@@ -57,6 +57,7 @@ SUBJECT_LENGTH = 120
 URGENT = re.compile(r"(срочно|urgent)", re.IGNORECASE)
 CUSTOMER = Actor(user_id="customer", roles=frozenset())
 DELIVERY_FAILED_FLAG = "delivery_failed"
+TASK_DONE_FLAG = "task_done"  # a tracker task this ticket waited for is done: the agent's turn
 
 
 @dataclass
@@ -284,7 +285,8 @@ def reply(
     )
     values: dict[str, Any] = {
         "message_count": ticket.message_count + 1,
-        "flags": [flag for flag in ticket.flags if flag != DELIVERY_FAILED_FLAG],
+        # The agent has answered: a failed delivery and a returned task are dealt with.
+        "flags": [f for f in ticket.flags if f not in (DELIVERY_FAILED_FLAG, TASK_DONE_FLAG)],
         "last_agent_reply_at": now,
         "waiting_on_client": wait_for_client,
         "waiting_since": now if wait_for_client else None,
@@ -367,7 +369,12 @@ def resolve(
 ) -> TicketChange:
     check_allowed(ticket, "resolve")
     updated, changes = _changed(
-        ticket, now, status=Status.RESOLVED, resolved_at=now, resolution=resolution
+        ticket,
+        now,
+        status=Status.RESOLVED,
+        resolved_at=now,
+        resolution=resolution,
+        flags=[flag for flag in ticket.flags if flag != TASK_DONE_FLAG],
     )
     return TicketChange(updated, [_entry(ticket, actor.user_id, "resolve", now, changes=changes)])
 
