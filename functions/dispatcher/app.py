@@ -21,6 +21,7 @@ from helpdesk.usecases.dispatch import Dispatcher
 from helpdesk.usecases.notices import NOTICE_JOBS, NoticeDelivery
 from helpdesk.usecases.problem_calls import ProblemCallNotices
 from helpdesk.usecases.topics import TopicMirror
+from helpdesk.usecases.trackers import TaskUpdates
 
 logger = Logger(service="dispatcher")
 tracer = Tracer(service="dispatcher")
@@ -29,11 +30,13 @@ metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 notices = NoticeDelivery()
 mirror = TopicMirror()
+task_updates = TaskUpdates()
 dispatcher = Dispatcher(
     extra_handlers={
         "problem_call_notice": ProblemCallNotices().send,
         "budget_alert": BudgetAlerts().send,
         "topic_sync": mirror.sync,
+        "task_event": task_updates.continue_page,
         **dict.fromkeys(NOTICE_JOBS, notices.handle),
     }
 )

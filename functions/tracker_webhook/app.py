@@ -36,7 +36,10 @@ def tracker_event(provider: str) -> dict[str, Any]:
         return {"ok": True, "ignored": outcome.ignored, "task": outcome.task_key}
     for result in outcome.tickets.values():
         metrics.add_metric(name=f"tracker_{result}", unit=MetricUnit.Count, value=1)
-    return {"ok": True, "task": outcome.task_key, "tickets": outcome.tickets}
+    answer: dict[str, Any] = {"ok": True, "task": outcome.task_key, "tickets": outcome.tickets}
+    if outcome.more:
+        answer["more"] = "further linked tickets follow through the queue"
+    return answer
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

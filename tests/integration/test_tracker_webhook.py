@@ -307,6 +307,35 @@ def test_one_task_many_tickets_each_client_told_once(
     assert recorder.per_client() == {str(7000 + i): 2 for i in range(4)}
 
 
+def test_a_task_with_more_tickets_than_a_page_hands_the_rest_to_the_queue(
+    tracker: Api,
+    aws: dict[str, Any],
+    agent_api: Api,
+    client_ticket: Any,
+    dispatcher: DispatchDriver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages of 2 here (100 deployed): the webhook resolves the first page and answers at
+    once; the queue carries the rest a page per job; a replay still tells nobody twice."""
+    configure(monkeypatch, "resolve")
+    numbers = [client_ticket(chat=7100 + i) for i in range(5)]
+    for number in numbers:
+        hold(agent_api, number, GITHUB_TASK)
+    monkeypatch.setattr(tracker.module.updates, "page", 2)
+    monkeypatch.setattr(
+        dispatcher.module.dispatcher.extra_handlers["task_event"].__self__, "page", 2
+    )
+    raw = event_bytes("trackers/github/issues_closed")
+    status, body = post(tracker, "github", raw, "delivery-paged")
+    assert status == 200 and len(body["tickets"]) == 2 and "more" in body
+    recorder = Recorder()
+    dispatcher.drain(recorder)  # the other three, two jobs, and every client's messages
+    assert all(ticket(n)["ticket"]["status"] == "resolved" for n in numbers)
+    post(tracker, "github", raw, "delivery-paged")  # the tracker retries the same delivery
+    dispatcher.drain(recorder)
+    assert recorder.per_client() == {str(7100 + i): 2 for i in range(5)}
+
+
 def test_a_ticket_held_again_for_another_task_follows_only_the_new_one(
     tracker: Api, agent_api: Api, client_ticket: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -108,6 +108,15 @@ class TopicSyncJob(BaseModel):
     token: str | None = None
 
 
+class TaskEventJob(BaseModel):
+    """The rest of a tracker task's linked tickets, a page at a time, after the webhook did
+    the first page (a task many tickets wait for must not outlast the webhook's timeout)."""
+
+    type: Literal["task_event"] = "task_event"
+    event: dict[str, str | bool | None]  # tasks.TaskEvent's fields
+    after: str  # the last ticket of the page before
+
+
 Job = Annotated[
     SendMessageJob
     | ProblemCallNoticeJob
@@ -117,7 +126,8 @@ Job = Annotated[
     | ResolveLinkedJob
     | ClientTextJob
     | BudgetAlertJob
-    | TopicSyncJob,
+    | TopicSyncJob
+    | TaskEventJob,
     Field(discriminator="type"),
 ]
 JOB_ADAPTER: TypeAdapter[Job] = TypeAdapter(Job)
@@ -145,3 +155,5 @@ def job_key(job: Job) -> str:
             return f"budget:{job.direction}:{job.month}:{job.threshold}"
         case TopicSyncJob():
             return f"topic_sync:{job.chat_id}:{job.token}"
+        case TaskEventJob():
+            return f"task_event:{job.event.get('provider')}:{job.event.get('event_id')}:{job.after}"
