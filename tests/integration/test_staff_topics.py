@@ -254,6 +254,18 @@ def test_strangers_and_bots_are_not_listened_to(desk: Desk) -> None:
     )
 
 
+def test_a_bare_reply_command_asks_for_the_text(desk: Desk) -> None:
+    desk.client_writes("Cannot log in")
+    desk.drain()
+    before = len(desk.to_client())
+    assert desk.staff_writes("staff_reply_command", desk.thread(), "/reply")["handled"] == [
+        "refused"
+    ]
+    desk.drain()
+    assert len(desk.to_client()) == before
+    assert desk.topic()["posts"][-1] == "✏️ Write the text after /reply: it goes to the client."
+
+
 def test_a_closed_ticket_says_so_in_the_topic_and_sends_nothing(desk: Desk) -> None:
     desk.client_writes("Cannot log in")
     desk.drain()

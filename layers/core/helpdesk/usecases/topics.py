@@ -293,8 +293,8 @@ class StaffRoom:
             post.reply_to_text or ""
         ).startswith(topics.CLIENT_MARK)
         words = topics.staff_words(_with_files(post), answering_client)
-        if not words.text:
-            return "ignored", ticket_id
+        if not words.text:  # a bare /reply
+            return self._notice(ticket_id, post.event_id, "refused", _texts(config)["empty"](""))
         actor = Actor(user_id=member.user_id, roles=frozenset(member.roles))
         rule = tickets.reply if words.to_client else tickets.comment
         try:
@@ -327,10 +327,12 @@ def _texts(config: DirectionConfig) -> dict[str, Callable[[str], str]]:
         return {
             "not_staff": lambda who: f"ℹ️ {who} нет в списке сотрудников: сообщение не принято.",
             "closed": lambda n: f"🔒 Заявка {n} закрыта: клиенту ничего не отправлено.",
+            "empty": lambda _: "✏️ Напишите текст после /reply: он уйдёт клиенту.",
         }
     return {
         "not_staff": lambda who: f"ℹ️ {who} is not on the staff list: the message was not taken.",
         "closed": lambda n: f"🔒 Ticket {n} is closed: nothing was sent to the client.",
+        "empty": lambda _: "✏️ Write the text after /reply: it goes to the client.",
     }
 
 
