@@ -259,6 +259,9 @@ const en = {
     "Reports are for leads and finance. You are signed in as {user} ({roles}), so this page is not open to you.",
   reports_back: "Back to your start page",
   reports_loading: "Loading the charts…",
+  // knowledge base (the page's own words are in pages/KnowledgeBase.tsx)
+  nav_kb: "Knowledge base",
+  kb_loading: "Loading the knowledge base…",
   date_from: "From",
   date_to: "To",
   direction_all: "all directions",
@@ -565,6 +568,9 @@ const ru: Record<Key, string> = {
     "Отчёты — для руководителей и финансов. Вы вошли как {user} ({roles}), поэтому эта страница вам не открыта.",
   reports_back: "На вашу начальную страницу",
   reports_loading: "Загружаем графики…",
+  // база знаний (слова самой страницы — в pages/KnowledgeBase.tsx)
+  nav_kb: "База знаний",
+  kb_loading: "Загружаем базу знаний…",
   date_from: "С",
   date_to: "По",
   direction_all: "все направления",

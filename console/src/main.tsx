@@ -8,6 +8,7 @@ import { Callbacks } from "./pages/Callbacks";
 import { Customer } from "./pages/Customer";
 import { Incident } from "./pages/Incident";
 import { Incidents } from "./pages/Incidents";
+import { KnowledgeBaseRoute } from "./pages/KnowledgeBaseRoute";
 import { Queue } from "./pages/Queue";
 import { ReportsRoute } from "./pages/ReportsRoute";
 import { SignIn } from "./pages/SignIn";
@@ -40,6 +41,7 @@ function Page() {
   if (first === "incidents" && second) return <Incident id={second} key={second} />;
   if (first === "incidents") return <Incidents />;
   if (first === "reports") return <ReportsRoute route={route} />;
+  if (first === "kb") return <KnowledgeBaseRoute route={route} />;
   return (
     <section>
       <h1 id="page-title" tabIndex={-1}>
@@ -73,6 +75,9 @@ function App() {
                 </a>
                 <a href="#/callbacks" aria-current={section === "callbacks" ? "page" : undefined}>
                   {t("nav_callbacks")}
+                </a>
+                <a href="#/kb" aria-current={section === "kb" ? "page" : undefined}>
+                  {t("nav_kb")}
                 </a>
               </>
             )}

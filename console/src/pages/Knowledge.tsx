@@ -67,7 +67,7 @@ type ComplaintForm = {
   offer_our_clients: { customer_id: string; group: string; offer: boolean };
 };
 
-function absolute(url: string): string {
+export function absolute(url: string): string {
   return url.startsWith("/") ? (config().api_base || window.location.origin) + url : url;
 }
 
