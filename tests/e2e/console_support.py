@@ -69,6 +69,9 @@ def stack_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningS
 def browser_fixture(sync_api: Any) -> Iterator[Any]:
     """Debian's Chromium for a module's tests (skipped when it is not installed)."""
     chromium_or_skip()
+    # make test runs two files at once on two cores (a stack and a browser each): assertions
+    # wait up to 15 s, not Playwright's 5, before they call a slow machine a failure.
+    sync_api.expect.set_options(timeout=15_000)
     with sync_api.sync_playwright() as playwright:
         launched = launch(playwright)
         yield launched
