@@ -466,7 +466,8 @@ class LocalStack:
         """moto's S3 lives in memory: the kept raw mails go back, and their attachments under
         the keys the intake gave them, so the links on stored messages still lead somewhere."""
         from helpdesk.channels.email import read_mail
-        from helpdesk.usecases.email_intake import EmailIntake, S3Objects, event_id
+        from helpdesk.channels.objects import S3Objects
+        from helpdesk.usecases.email_intake import EmailIntake, event_id
 
         intake = EmailIntake(objects=S3Objects(self.s3))
         for kept in sorted(self.mail_dir.glob("*.eml")):

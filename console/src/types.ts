@@ -63,6 +63,7 @@ export type Ticket = TicketSummary & {
 
 export type Attachment = {
   kind?: string;
+  file_id?: string; // s3://… for a mail attachment the intake stored (downloadable)
   file_name?: string | null;
   caption?: string | null;
   mime_type?: string | null;

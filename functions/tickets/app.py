@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -19,6 +19,7 @@ from helpdesk.http.auth import STAFF_ROLES
 from helpdesk.http.params import known_query, ticket_query
 from helpdesk.http.resolver import make_resolver
 from helpdesk.http.views import conversation_view, ticket_view
+from helpdesk.usecases.attachments import AttachmentDesk
 from helpdesk.usecases.callbacks import CallbackDesk
 from helpdesk.usecases.customers import CustomerDesk
 from helpdesk.usecases.desk import TicketDesk
@@ -41,6 +42,7 @@ desk = TicketDesk()
 customers = CustomerDesk()
 callbacks = CallbackDesk()
 composer = ReplyDesk(store=desk.store)
+attachments = AttachmentDesk(store=desk.store)
 
 StatusParam = Annotated[str | None, Query(pattern="^(new|open|on_hold|resolved|closed)$")]
 CategoryParam = Annotated[
@@ -94,6 +96,16 @@ def create_ticket(body: Annotated[bodies.CreateTicket, Body()]) -> tuple[dict[st
 @app.get("/tickets/<ticket_id>")
 def get_ticket(ticket_id: str) -> dict[str, Any]:
     return conversation_view(*desk.conversation(ticket_id))
+
+
+@app.get("/tickets/<ticket_id>/messages/<message_id>/attachments/<n>")
+def attachment_link(
+    ticket_id: str,
+    message_id: Annotated[str, Path(max_length=64, pattern="^[0-9A-Za-z-]+$")],
+    n: Annotated[int, Path(ge=0, le=999)],
+) -> dict[str, Any]:
+    """A short-lived download link to a mail attachment the intake stored."""
+    return attachments.link(ticket_id, message_id, n)
 
 
 @app.post("/tickets/<ticket_id>/replies")

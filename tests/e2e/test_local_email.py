@@ -82,6 +82,19 @@ def test_a_mail_becomes_a_ticket_and_the_conversation_stays_threaded(
     assert inbound[0]["text"] == "Works now, thanks!"
     assert inbound[0]["email"]["subject"] == "Re: whatever the client's program writes"
 
+    # the attachment opens through a short-lived link to the local S3 (moto), no token
+    first_message = conversation()[0]
+    link = requests.get(
+        f"{stack.api}/tickets/{ticket}/messages/{first_message['id']}/attachments/0",
+        headers=agent,
+        timeout=10,
+    )
+    assert link.status_code == 200, link.text
+    assert link.json()["url"].startswith(stack.moto)
+    downloaded = requests.get(link.json()["url"], timeout=10)
+    assert downloaded.status_code == 200 and downloaded.content == b"\x89PNG screenshot"
+    assert downloaded.headers["content-disposition"].startswith('attachment; filename="s.png"')
+
     # a restart keeps the original and its attachment where the message points (moto's S3
     # lives in memory; the stack keeps the raw mail in its state directory)
     stack.stop()

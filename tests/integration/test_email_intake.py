@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+import requests
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
@@ -306,8 +307,16 @@ def test_rating_link_records_the_rating_once(mailroom: Mailroom, agent_api: Api)
         agent_api.call("POST", f"/tickets/{ticket.id}/resolve", {"resolution": "Fixed"})[0] == 200
     )
     sent = mailroom.send_all()
-    prompt = parsed(sent[-1].raw_data).get_body(("plain",))
-    assert prompt is not None and f"csat%3A{ticket.id}%3Agood" in prompt.get_content()
+    # one mail after the acknowledgement: the resolution, then the rating links, threaded
+    assert len(sent) == 2
+    resolution = parsed(sent[-1].raw_data)
+    assert resolution["In-Reply-To"] == parsed(sent[0].raw_data)["In-Reply-To"]
+    prompt = resolution.get_body(("plain",))
+    assert prompt is not None
+    text = prompt.get_content()
+    assert text.index("Fixed") < text.index(f"csat%3A{ticket.id}%3Agood")
+    assert f"csat%3A{ticket.id}%3Abad" in text
+    assert [m.kind for m in conversation(ticket.id)].count("auto") == 2
 
     def rating(value: str, n: int) -> bytes:
         return (
@@ -352,3 +361,39 @@ def test_a_fault_at_each_aws_call_is_healed_by_lambdas_retry(
 
     each_fault_is_healed_by_a_retry(desk, request)
     assert all(t["sends"] == [1] * len(t["sends"]) for t in desk.state())
+
+
+def test_an_agent_downloads_a_stored_attachment_through_a_short_lived_link(
+    mailroom: Mailroom, agent_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailroom.deliver(mailroom.raw("gmail_inline_image.eml"))
+    (ticket,) = tickets_of("anna.petrova@gmail.com")
+    first = conversation(ticket.id)[0]
+    path = f"/tickets/{ticket.id}/messages/{first.id}/attachments"
+
+    status, link = agent_api.call("GET", f"{path}/0")
+    assert status == 200, link
+    assert (link["file_name"], link["mime_type"]) == ("image.png", "image/png")
+    assert "X-Amz-Expires=300" in link["url"]
+    downloaded = requests.get(link["url"], timeout=5)
+    assert downloaded.status_code == 200 and downloaded.content.startswith(b"\x89PNG")
+    assert downloaded.headers["content-disposition"].startswith('attachment; filename="image.png"')
+
+    # no attachment 1, a message of another ticket, a malformed index: named, 4xx
+    status, error = agent_api.call("GET", f"{path}/1")
+    assert status == 404 and "no attachment 1" in error["error"]["message"]
+    mailroom.deliver(mailroom.raw("outlook_reply.eml"))
+    (other,) = tickets_of("i.sidorov@contoso.ru")
+    status, error = agent_api.call("GET", f"/tickets/{other.id}/messages/{first.id}/attachments/0")
+    assert status == 404 and f"no message {first.id}" in error["error"]["message"]
+    assert agent_api.call("GET", f"{path}/-1")[0] == 422
+
+    # a part kept in the original only has no copy to hand out
+    monkeypatch.setattr("helpdesk.usecases.email_intake.MAX_ATTACHMENT_BYTES", 10)
+    big = mailroom.raw("gmail_inline_image.eml").replace(b"Message-ID: <CAJ8", b"Message-ID: <BIG8")
+    mailroom.deliver(big.replace(b"anna.petrova@gmail.com", b"big@example.com"))
+    (kept,) = tickets_of("big@example.com")
+    message = conversation(kept.id)[0]
+    status, error = agent_api.call("GET", f"/tickets/{kept.id}/messages/{message.id}/attachments/0")
+    assert status == 409 and error["error"]["code"] == "not_downloadable"
+    assert "in the original" in error["error"]["message"]

@@ -175,6 +175,9 @@ def test_real_answers_of_the_tickets_api_match_the_document(
     assert agent.call("POST", f"/tickets/{manual}/call-review", review)[0] == 403
     assert agent.call("GET", "/tickets/D0-999999")[0] == 404
     assert agent.call("POST", "/tickets/D0-999999/close", {})[0] == 404
+    attachment = f"/tickets/{number}/messages/20261126T000000000000Z-0abc/attachments/0"
+    assert agent.call("GET", attachment)[0] == 404
+    assert agent.call("GET", attachment.replace("/0", "/x"))[0] == 422
     assert agent.call("POST", f"/tickets/{number}/replies", {"text": "x", "version": 0})[0] == 409
     assert agent.call("POST", f"/tickets/{manual}/replies", {"text": "x"})[0] == 409
     form = {"content-type": "application/x-www-form-urlencoded"}

@@ -223,3 +223,36 @@ def test_mailboxes_map_to_directions_and_each_to_one() -> None:
         load_config(json.dumps(twice))
     with pytest.raises(ConfigError, match="not an e-mail address"):
         load_config(json.dumps({"directions": [{"id": "a", "email": {"mailboxes": ["x"]}}]}))
+
+
+@pytest.mark.parametrize(
+    ("attachment", "why"),
+    [
+        ({"kind": "photo", "file_id": "AgACAgIAAxkBAAIB"}, "not a stored mail attachment"),
+        ({"file_name": "x.pdf", "file_id": "s3://other-bucket/attachments/k"}, "not a stored"),
+        ({"file_name": "raw.eml", "file_id": "s3://mail/inbound/k"}, "not under attachments/"),
+        (
+            {"file_name": "log.zip", "file_id": "s3://mail/inbound/k", "note": "in the original"},
+            "log.zip is not stored on its own: in the original",
+        ),
+    ],
+)
+def test_only_the_intakes_copies_are_handed_out(attachment: dict[str, str], why: str) -> None:
+    from helpdesk.errors import NotDownloadable
+    from helpdesk.usecases.attachments import stored_copy
+
+    assert stored_copy({"file_id": "s3://mail/attachments/k/0-a.png"}, "mail") == (
+        "mail",
+        "attachments/k/0-a.png",
+    )
+    with pytest.raises(NotDownloadable, match=why):
+        stored_copy(attachment, "mail")
+
+
+def test_the_download_keeps_the_file_name_in_ascii_and_utf8() -> None:
+    from helpdesk.channels.objects import content_disposition
+
+    assert content_disposition('счёт "1".pdf') == (
+        'attachment; filename="____ _1_.pdf"; '
+        "filename*=UTF-8''%D1%81%D1%87%D1%91%D1%82%20%221%22.pdf"
+    )

@@ -262,6 +262,7 @@ def test_every_function_reads_the_one_config_object_and_nothing_else_in_s3(name:
         (["s3:GetObject"], {"Fn::Sub": "${MailBucket.Arn}/inbound/*"}),
         (["s3:PutObject"], {"Fn::Sub": "${MailBucket.Arn}/attachments/*"}),
     ]
+    links = [(["s3:GetObject"], {"Fn::Sub": "${MailBucket.Arn}/attachments/*"})]
     assert [(sorted(actions(s)), s["Resource"]) for s in s3] == [
         (
             ["s3:GetObject", "s3:GetObjectVersion"],
@@ -270,6 +271,7 @@ def test_every_function_reads_the_one_config_object_and_nothing_else_in_s3(name:
         (["s3:ListBucket"], {"Fn::GetAtt": ["ConfigBucket", "Arn"]}),
         *(exports if name == "TableExportFunction" else []),  # where DynamoDB writes it
         *(mail if name == "EmailIntakeFunction" else []),  # SES's raw mail, its attachments
+        *(links if name == "TicketsFunction" else []),  # download links to the attachments
     ]
     listing = s3[1]["Condition"]
     assert listing == {"StringEquals": {"s3:prefix": {"Ref": "HelpdeskConfigKey"}}}
@@ -336,6 +338,7 @@ def test_environment_variables_go_only_where_they_are_used() -> None:
     )
     assert environment("MessengerWebhookFunction")["TELEGRAM_BOT_ID"] == {"Ref": "TelegramBotId"}
     assert "GROUPS_CLAIM" in environment("TicketsFunction")
+    assert environment("TicketsFunction")["EMAIL_BUCKET"] == {"Ref": "MailBucket"}
     assert "PROBLEM_CALLS_TOPIC_ARN" in environment("DispatcherFunction")
     for name in ("TicketsFunction", "MessengerWebhookFunction", "CallWebhookFunction"):
         assert "PROBLEM_CALLS_TOPIC_ARN" not in environment(name)

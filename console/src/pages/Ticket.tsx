@@ -130,7 +130,7 @@ export function Ticket(props: { id: string }) {
             {messages.length === 0 && <p class="muted">{t("no_messages")}</p>}
             <ol class="messages">
               {messages.map((message) => (
-                <MessageItem message={message} key={message.id} />
+                <MessageItem message={message} ticketId={ticket.id} key={message.id} />
               ))}
             </ol>
           </section>
@@ -190,7 +190,35 @@ function problemsOf(outcome?: Outcome): Record<string, string> {
   return outcome?.error && !outcome.conflict ? outcome.error.fieldProblems() : {};
 }
 
-function MessageItem(props: { message: Message }) {
+/** A mail attachment's name as a download: the API (bearer token) answers a short-lived S3
+ * link, which the browser then opens without a token (Content-Disposition saves the file). */
+function AttachmentName(props: { path: string; name: string }) {
+  const [error, setError] = useState<string | null>(null);
+  async function open() {
+    setError(null);
+    try {
+      const link = await api<{ url: string }>("GET", props.path);
+      const anchor = document.createElement("a");
+      anchor.href = link.url;
+      anchor.rel = "noopener";
+      document.body.append(anchor);
+      anchor.click();
+      anchor.remove();
+    } catch (caught) {
+      setError(errorText(caught));
+    }
+  }
+  return (
+    <>
+      <button type="button" class="link" onClick={open}>
+        {props.name}
+      </button>
+      {error && <span class="error small"> {error}</span>}
+    </>
+  );
+}
+
+function MessageItem(props: { message: Message; ticketId: string }) {
   const { message } = props;
   const kind = t(`kind_${message.kind}` as Key);
   return (
@@ -221,7 +249,15 @@ function MessageItem(props: { message: Message }) {
         <ul class="attachments">
           {message.attachments.map((attachment, index) => (
             <li key={index}>
-              {t("attachment")}: {attachment.file_name || attachment.kind || "?"}
+              {t("attachment")}:{" "}
+              {attachment.file_id?.startsWith("s3://") && !attachment.note ? (
+                <AttachmentName
+                  path={`/tickets/${props.ticketId}/messages/${message.id}/attachments/${index}`}
+                  name={attachment.file_name || attachment.kind || "?"}
+                />
+              ) : (
+                attachment.file_name || attachment.kind || "?"
+              )}
               {attachment.caption ? ` — ${attachment.caption}` : ""}
               {attachment.size ? ` (${Math.max(1, Math.round(attachment.size / 1024))} KB)` : ""}
               {attachment.note ? ` — ${attachment.note}` : ""}

@@ -59,3 +59,11 @@ class ChannelUnavailable(HelpdeskError):
 
     status_code = 409
     code = "channel_unavailable"
+
+
+class NotDownloadable(HelpdeskError):
+    """The attachment exists but no copy of it is stored here to hand out (a messenger's
+    file, a part kept in the original mail only)."""
+
+    status_code = 409
+    code = "not_downloadable"

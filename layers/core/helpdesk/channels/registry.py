@@ -53,6 +53,9 @@ class ChannelSpec:
     make_sender: Callable[[Settings, str | None], Sender] | None
     reply_window: timedelta | None = None  # only approved templates outside it
     greets: bool = True  # a messenger's first contact is greeted; a mail gets only its number
+    # The resolution notice and the rating prompt in one message (a mail: no body limit
+    # forces them apart, and two mails for one event read as noise).
+    one_resolution_message: bool = False
 
 
 def _read_telegram(settings: Settings, request: WebhookRequest) -> list[InboundEvent]:
@@ -176,6 +179,7 @@ SPECS: dict[Channel, ChannelSpec] = {
         read_webhook=None,  # SES delivers through S3 and SNS: functions/email_intake
         make_sender=_email_sender,
         greets=False,
+        one_resolution_message=True,
     ),
     Channel.SANDBOX: ChannelSpec(
         Channel.SANDBOX,

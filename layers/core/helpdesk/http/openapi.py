@@ -140,11 +140,25 @@ _SUCCESS: dict[str, tuple[int, str, str]] = {
     "GET /tickets": (200, "TicketPage", "A page of ticket summaries, newest first by default."),
     "POST /tickets": (201, "Ticket", "The ticket opened."),
     "GET /tickets/{ticket_id}": (200, "Conversation", "The ticket, its messages and history."),
+    "GET /tickets/{ticket_id}/messages/{message_id}/attachments/{n}": (
+        200,
+        "AttachmentLink",
+        "A link to the attachment's stored copy, valid 5 minutes.",
+    ),
     "GET /callbacks": (200, "CallbackList", "Missed calls waiting for a callback."),
     "GET /customers/{customer_id}": (200, "CustomerView", "The customer and their tickets."),
     "PATCH /customers/{customer_id}": (200, "Customer", "The customer as they are now."),
 }
 _CHANGED = (200, "Ticket", "The ticket as it is now.")
+# Errors of a route beyond what its method and parameters imply.
+_ROUTE_ERRORS: dict[str, dict[int, str]] = {
+    "GET /tickets/{ticket_id}/messages/{message_id}/attachments/{n}": {
+        404: "No such ticket, no such message on it, or no attachment n (not_found).",
+        409: "The attachment has no stored copy to hand out: a messenger's file, or a part "
+        "kept in the original mail only (not_downloadable).",
+        422: "n is not a whole number from 0, or message_id is malformed (invalid_request).",
+    },
+}
 
 
 def document(app: APIGatewayHttpResolver, title: str) -> dict[str, Any]:
@@ -225,6 +239,7 @@ def _staff_operation(
         errors[404] = _STAFF_ERRORS[404]
         if method != "GET":
             errors[409] = _STAFF_ERRORS[409]
+    errors.update(_ROUTE_ERRORS.get(route_key, {}))
     if has_body:
         errors[415] = _STAFF_ERRORS[415]
         operation["requestBody"]["description"] = f"JSON. {EDGE_LIMITS}"

@@ -131,6 +131,18 @@ class CustomerView(BaseModel):
     history: list[HistoryView]  # type: ignore[valid-type]
 
 
+class AttachmentLink(BaseModel):
+    """A short-lived download link to a mail attachment (a presigned S3 GET)."""
+
+    model_config = _ALWAYS_PRESENT
+
+    url: str = Field(description="Open it as it is (no token): it saves the file.")
+    file_name: str
+    mime_type: str | None
+    size: int | None = Field(description="Bytes, as the mail gave them.")
+    expires_at: str = Field(description="The link works until then (5 minutes).")
+
+
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ErrorBody,
     TicketView,
@@ -139,4 +151,5 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     CallbackList,
     CustomerView,
     CustomerRecord,
+    AttachmentLink,
 )

@@ -19,12 +19,11 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 
 from helpdesk.channels import email
 from helpdesk.channels.base import Attachment, ButtonPress, DeliveryStatus, InboundMessage
-from helpdesk.channels.mailer import aws_client
+from helpdesk.channels.objects import ATTACHMENTS_PREFIX, Objects, S3Objects
 from helpdesk.channels.ses import Feedback, Received
 from helpdesk.settings import Settings, get_settings
 from helpdesk.usecases.inbox import Inbox, Outcome
@@ -33,30 +32,6 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024  # larger parts stay in the raw message only
 MAX_ATTACHMENTS = 50
-ATTACHMENTS_PREFIX = "attachments/"
-
-
-class Objects(Protocol):
-    """Where raw mail and attachments live (S3 deployed and locally, a dict in unit tests)."""
-
-    def get(self, bucket: str, key: str) -> bytes: ...
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None: ...
-
-
-class S3Objects:
-    def __init__(self, client: Any = None) -> None:
-        self._client = client
-
-    @cached_property
-    def client(self) -> Any:
-        return self._client or aws_client("s3")
-
-    def get(self, bucket: str, key: str) -> bytes:
-        return bytes(self.client.get_object(Bucket=bucket, Key=key)["Body"].read())
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
-        self.client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
 
 
 def event_id(message_id: str | None, ses_message_id: str) -> str:

@@ -5,7 +5,8 @@ channel registry knows each channel's window). Outside it an approved template g
 the direction's reply template for an agent's reply, its resolution template (with the rating
 as quick-reply buttons) for the resolution notice. Without a template an agent's reply is
 refused with a clear reason; a resolution notice is stored as failed with the reason, and the
-ticket flagged, so that nobody believes the client was told.
+ticket flagged, so that nobody believes the client was told. A mail carries the notice and
+the rating links in one message (the channel registry's `one_resolution_message`).
 """
 
 from __future__ import annotations
@@ -66,10 +67,18 @@ def fit_reply(ticket: Ticket, message: Message, config: DirectionConfig, now: da
 def fit_resolution(
     ticket: Ticket, messages: list[Message], config: DirectionConfig, now: datetime
 ) -> list[Message]:
-    """The resolution notice and rating prompt as they may go out now (see the module doc)."""
+    """The resolution notice and rating prompt as they may go out now (see the module doc);
+    one message where the channel wants it so (e-mail: the notice, then the rating links)."""
+    notice, prompt = messages
+    if ticket.channel in registry.SPECS and registry.spec(ticket.channel).one_resolution_message:
+        joined = {
+            "text": f"{notice.text}\n\n{prompt.text}",
+            "buttons": prompt.buttons,
+            "buttons_label": prompt.buttons_label,
+        }
+        return [notice.model_copy(update=joined)]
     if window_open(ticket, now):
         return messages
-    notice, prompt = messages
     if config.whatsapp_resolved_template:
         # One template message: its approved text tells and asks; its quick replies rate.
         return [
