@@ -283,6 +283,16 @@ def test_a_replayed_event_changes_nothing_and_tells_no_one_again(
     assert len(recorder.sent) == 2
 
 
+def held_for_github_task(
+    client_ticket: Any, agent_api: Api, first_chat: int, count: int
+) -> list[str]:
+    """`count` clients' tickets (chats from `first_chat`), all held for the GitHub task."""
+    numbers = [client_ticket(chat=first_chat + i) for i in range(count)]
+    for number in numbers:
+        hold(agent_api, number, GITHUB_TASK)
+    return numbers
+
+
 def test_one_task_many_tickets_each_client_told_once(
     tracker: Api,
     aws: dict[str, Any],
@@ -292,9 +302,7 @@ def test_one_task_many_tickets_each_client_told_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     configure(monkeypatch, "resolve")
-    numbers = [client_ticket(chat=7000 + i) for i in range(4)]
-    for number in numbers:
-        hold(agent_api, number, GITHUB_TASK)
+    numbers = held_for_github_task(client_ticket, agent_api, 7000, 4)
     assert sorted(links(aws, "github:acme/billing-app#123")) == sorted(numbers)
     raw = event_bytes("trackers/github/issues_closed")
     status, body = post(tracker, "github", raw, "delivery-1")
@@ -318,9 +326,7 @@ def test_a_task_with_more_tickets_than_a_page_hands_the_rest_to_the_queue(
     """Pages of 2 here (100 deployed): the webhook resolves the first page and answers at
     once; the queue carries the rest a page per job; a replay still tells nobody twice."""
     configure(monkeypatch, "resolve")
-    numbers = [client_ticket(chat=7100 + i) for i in range(5)]
-    for number in numbers:
-        hold(agent_api, number, GITHUB_TASK)
+    numbers = held_for_github_task(client_ticket, agent_api, 7100, 5)
     monkeypatch.setattr(tracker.module.updates, "page", 2)
     monkeypatch.setattr(
         dispatcher.module.dispatcher.extra_handlers["task_event"].__self__, "page", 2

@@ -130,13 +130,18 @@ def entry(message: Message, ticket: Ticket) -> str:
 def posts(entries: list[str], limit: int = POST_MAX) -> list[str]:
     """Entries joined into as few posts as fit the limit (the group's pace is the scarce
     thing); an entry longer than a post is cut into several."""
-    joined: list[str] = []
-    for text in entries:
+    return [text for text, _ in batches([(entry, "") for entry in entries], limit)]
+
+
+def batches(entries: list[tuple[str, str]], limit: int = POST_MAX) -> list[tuple[str, list[str]]]:
+    """(text, message id) entries as posts, each with the ids of the messages it carries."""
+    joined: list[tuple[str, list[str]]] = []
+    for text, message_id in entries:
         for piece in _pieces(text, limit):
-            if joined and len(joined[-1]) + 2 + len(piece) <= limit:
-                joined[-1] += "\n\n" + piece
+            if joined and len(joined[-1][0]) + 2 + len(piece) <= limit:
+                joined[-1] = (joined[-1][0] + "\n\n" + piece, [*joined[-1][1], message_id])
             else:
-                joined.append(piece)
+                joined.append((piece, [message_id]))
     return joined
 
 

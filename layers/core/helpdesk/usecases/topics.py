@@ -194,7 +194,7 @@ class _Pass:
         if not news:
             return False
         shown = [m for m in news if self._shown(m, state)]
-        batches = _batches(shown, ticket)
+        batches = topics.batches([(topics.entry(m, ticket), m.id) for m in shown])
         passed_over = [m.id for m in news if m not in shown]
         for text, ids in batches:
             self._call(state, partial(_post, state.chat_id, state.thread_id, text))
@@ -243,20 +243,6 @@ def _post(chat_id: str, thread_id: str | None, text: str, bot: TelegramClient) -
     return bot.post(chat_id, thread_id, text)
 
 
-def _batches(messages: list[Message], ticket: Ticket) -> list[tuple[str, list[str]]]:
-    """The messages as posts (joined up to the post limit) with the ids each carries."""
-    batches: list[tuple[str, list[str]]] = []
-    for message in messages:
-        text = topics.entry(message, ticket)
-        for piece in topics.posts([text]):
-            last = batches[-1] if batches else None
-            if last and len(last[0]) + 2 + len(piece) <= topics.POST_MAX:
-                batches[-1] = (last[0] + "\n\n" + piece, [*last[1], message.id])
-            else:
-                batches.append((piece, [message.id]))
-    return batches
-
-
 @dataclass
 class StaffRoom:
     """What staff write in the group: comments and replies on the topic's ticket."""
@@ -282,11 +268,11 @@ class StaffRoom:
         member = config.staff_group.members.get(post.author_id)
         if member is None:  # told once per person and topic, however much they write
             who = post.author_name or post.author_id
-            text = _texts(config)["not_staff"](who)
+            text = _notice_text(config, "not_staff", who=who)
             return self._notice(ticket_id, f"not-staff:{post.author_id}", "not_staff", text)
         ticket = self.store.tickets.get(ticket_id)
         if ticket.status == Status.CLOSED:
-            text = _texts(config)["closed"](ticket.id)
+            text = _notice_text(config, "closed", number=ticket.id)
             return self._notice(ticket_id, post.event_id, "closed", text)
         bot_id = settings.own_telegram_bot_id()
         answering_client = post.reply_to_author_id == bot_id and (
@@ -294,7 +280,7 @@ class StaffRoom:
         ).startswith(topics.CLIENT_MARK)
         words = topics.staff_words(_with_files(post), answering_client)
         if not words.text:  # a bare /reply
-            return self._notice(ticket_id, post.event_id, "refused", _texts(config)["empty"](""))
+            return self._notice(ticket_id, post.event_id, "refused", _notice_text(config, "empty"))
         actor = Actor(user_id=member.user_id, roles=frozenset(member.roles))
         rule = tickets.reply if words.to_client else tickets.comment
         try:
@@ -322,18 +308,22 @@ def _with_files(post: StaffPost) -> str:
     return "\n".join([post.text, *(f"📎 {name}" for name in names)]).strip()
 
 
-def _texts(config: DirectionConfig) -> dict[str, Callable[[str], str]]:
-    if config.language == "ru":
-        return {
-            "not_staff": lambda who: f"ℹ️ {who} нет в списке сотрудников: сообщение не принято.",
-            "closed": lambda n: f"🔒 Заявка {n} закрыта: клиенту ничего не отправлено.",
-            "empty": lambda _: "✏️ Напишите текст после /reply: он уйдёт клиенту.",
-        }
-    return {
-        "not_staff": lambda who: f"ℹ️ {who} is not on the staff list: the message was not taken.",
-        "closed": lambda n: f"🔒 Ticket {n} is closed: nothing was sent to the client.",
-        "empty": lambda _: "✏️ Write the text after /reply: it goes to the client.",
-    }
+NOTICES = {
+    "ru": {
+        "not_staff": "ℹ️ {who} нет в списке сотрудников: сообщение не принято.",
+        "closed": "🔒 Заявка {number} закрыта: клиенту ничего не отправлено.",
+        "empty": "✏️ Напишите текст после /reply: он уйдёт клиенту.",
+    },
+    "en": {
+        "not_staff": "ℹ️ {who} is not on the staff list: the message was not taken.",
+        "closed": "🔒 Ticket {number} is closed: nothing was sent to the client.",
+        "empty": "✏️ Write the text after /reply: it goes to the client.",
+    },
+}
+
+
+def _notice_text(config: DirectionConfig, name: str, **values: str) -> str:
+    return NOTICES.get(config.language, NOTICES["en"])[name].format(**values)
 
 
 def nudge_groups(store: Store, queue: JobQueue, settings: Settings) -> int:
